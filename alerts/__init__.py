@@ -1,0 +1,1 @@
+"""Alerting: rules, the evaluation state machine, notifications, intake of foreign alerts."""

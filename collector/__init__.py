@@ -1,0 +1,1 @@
+"""The Monitor stage: scrape targets, parse expositions, store series, derive service health."""

@@ -1,0 +1,5 @@
+"""`python -m opsloop` runs the command line."""
+
+from opsloop.cli import main
+
+main()

@@ -1,0 +1,9 @@
+"""Subcommands of the `opsloop` command line contributed by each area."""
+
+from __future__ import annotations
+
+import click
+
+
+def register_area_commands(cli: click.Group) -> None:
+    """Each area's module adds its commands here (scrape, rules, feedback import, ...)."""

@@ -1,0 +1,1 @@
+"""The Plan stage: evidence becomes ranked, explainable backlog items; deploys; verification."""

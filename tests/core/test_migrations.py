@@ -1,0 +1,35 @@
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
+
+from core.db import create_db_engine
+from core.migrate import pending_heads, upgrade
+from opsloop.models import all_metadata
+
+
+def test_the_migrations_build_exactly_the_models(engine):
+    with engine.connect() as conn:
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        diff = compare_metadata(ctx, all_metadata())
+    assert diff == [], f"models and migrations disagree: {diff}"
+
+
+def test_a_migrated_database_is_current(engine):
+    assert pending_heads(engine) == set()
+
+
+def test_an_empty_database_reports_its_pending_heads(tmp_path):
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'empty.db'}")
+    assert "0001_foundation" in pending_heads(engine)
+    upgrade(engine)
+    assert pending_heads(engine) == set()
+    upgrade(engine)  # idempotent
+    engine.dispose()
+
+
+def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path):
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'wal.db'}")
+    with engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 10000
+    engine.dispose()

@@ -1,0 +1,1 @@
+"""The web adapter: Flask app factory, blueprints, templates, REST API; no domain logic."""
