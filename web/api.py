@@ -33,11 +33,6 @@ def json_body() -> Any:
     return data
 
 
-@bp.errorhandler(ApiError)
-def _api_error(exc: ApiError) -> ResponseReturnValue:
-    return jsonify(error=exc.error, message=exc.message), exc.status
-
-
 @bp.get("/openapi.json")
 @api_doc(get={"summary": "This OpenAPI 3.1 document", "tags": ["meta"]})
 def openapi() -> ResponseReturnValue:

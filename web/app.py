@@ -64,6 +64,7 @@ def create_app(runtime: Runtime | None = None) -> Flask:
     app.after_request(_security_headers)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(api.ApiError, _api_error)
     app.context_processor(lambda: {"nav": NAV, "principal": principal(), "version": __version__})
     return app
 
@@ -107,6 +108,10 @@ def _http_error(exc: HTTPException) -> ResponseReturnValue:
     return render_template(
         "errors/error.html", code=code, title=exc.name, message=exc.description
     ), code
+
+
+def _api_error(exc: api.ApiError) -> ResponseReturnValue:
+    return jsonify(error=exc.error, message=exc.message), exc.status
 
 
 def _csrf_error(exc: CSRFError) -> ResponseReturnValue:
