@@ -11,10 +11,12 @@ from datetime import datetime
 from sqlmodel import Session, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from core.clock import as_utc
 from core.errors import AuthError
 from core.models import ApiToken, Role, Scope, User
 
 TOKEN_PREFIX = "opl_"
+TOKEN_TOUCH_INTERVAL_S = 60
 MIN_PASSWORD_LENGTH = 8
 # A valid hash to compare against when the user does not exist, so that timing does not
 # tell which user names exist.
@@ -87,8 +89,11 @@ def verify_token(session: Session, clear: str, now: datetime) -> ApiToken:
     # the lookup is by a SHA-256 digest, so comparing again in constant time is belt and braces
     if token is None or not hmac.compare_digest(token.token_hash, digest):
         raise AuthError("unknown API token")
-    token.last_used_at = now
-    session.add(token)
+    # Record use at most once a minute: a write per API call would serialise busy intake.
+    last = token.last_used_at
+    if last is None or (now - as_utc(last)).total_seconds() >= TOKEN_TOUCH_INTERVAL_S:
+        token.last_used_at = now
+        session.add(token)
     return token
 
 

@@ -107,7 +107,8 @@ def _bearer_principal() -> Principal | None:
     except AuthError as exc:
         g.auth_error = str(exc)
         return None
-    db().commit()
+    if db().dirty:
+        db().commit()
     role = max((_SCOPE_ROLE[s] for s in token.scope_set), key=lambda r: r.rank)
     return Principal(kind="token", name=token.name, role=role)
 

@@ -43,3 +43,17 @@ def test_roles_are_ordered():
     assert Role.ADMIN.allows(Role.EDITOR)
     assert Role.EDITOR.allows(Role.VIEWER)
     assert not Role.VIEWER.allows(Role.EDITOR)
+
+
+def test_token_use_is_recorded_at_most_once_a_minute(session):
+    from datetime import timedelta
+
+    clear = create_token(session, "ci", [Scope.READ], utcnow())
+    session.commit()
+    first = utcnow()
+    verify_token(session, clear, first)
+    session.commit()
+    verify_token(session, clear, first + timedelta(seconds=30))
+    assert not session.dirty
+    later = first + timedelta(seconds=61)
+    assert verify_token(session, clear, later).last_used_at == later
