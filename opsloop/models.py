@@ -5,7 +5,10 @@ from __future__ import annotations
 from sqlalchemy import MetaData
 from sqlmodel import SQLModel
 
+import alerts.models  # noqa: F401
+import collector.models  # noqa: F401
 import core.models  # noqa: F401
+import feedback.models  # noqa: F401
 
 
 def all_metadata() -> MetaData:
