@@ -9,6 +9,7 @@ import alerts.models  # noqa: F401
 import collector.models  # noqa: F401
 import core.models  # noqa: F401
 import feedback.models  # noqa: F401
+import plan.models  # noqa: F401
 
 
 def all_metadata() -> MetaData:

@@ -1,0 +1,43 @@
+"""Exception tree of the plan package.
+
+PlanError
+├── PlanConfigError     the `plan` or `exporters` config section is unusable
+├── ItemError           a change to items that cannot be made (bad field, bad status)
+│   └── ItemNotFound    an item id that does not exist
+├── DeployError         a deploy marker that cannot be recorded (unknown items, bad fields)
+└── ExportError         an export to GitHub / Jira / a webhook failed
+                        (`permanent`: a 4xx that retrying will not fix)
+"""
+
+from __future__ import annotations
+
+
+class PlanError(Exception):
+    """Base of every error raised by the plan package."""
+
+
+class PlanConfigError(PlanError):
+    """The config file's `plan` or `exporters` section cannot be used; names the place."""
+
+
+class ItemError(PlanError):
+    """A change to one or more items that cannot be made; the message says why."""
+
+
+class ItemNotFound(ItemError):
+    def __init__(self, item_id: int) -> None:
+        super().__init__(f"item {item_id} does not exist")
+        self.item_id = item_id
+
+
+class DeployError(PlanError):
+    """A deploy marker with a problem (missing service, unknown items, ...)."""
+
+
+class ExportError(PlanError):
+    """An export attempt failed; `permanent` when retrying cannot help (HTTP 4xx, config)."""
+
+    def __init__(self, target: str, message: str, *, permanent: bool = False) -> None:
+        super().__init__(f"{target}: {message}")
+        self.target = target
+        self.permanent = permanent
