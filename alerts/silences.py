@@ -1,0 +1,187 @@
+"""Silences: validating Alertmanager-style matchers, creating, expiring and matching them.
+
+Matchers have Alertmanager's API v2 shape, `{"name", "value", "isRegex", "isEqual"}`, and
+its semantics: a regex is anchored at both ends (`^(?:value)$`), `isEqual: false` negates,
+a missing label matches as the empty string, and a silence needs at least one matcher that
+does not match the empty string (so it cannot mute everything by accident).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from enum import StrEnum
+from functools import lru_cache
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from alerts.errors import AlertNotFound, SilenceError
+from alerts.models import Silence, canonical_json
+from core.clock import as_utc
+
+LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+MAX_MATCHERS = 32
+MAX_COMMENT_CHARS = 2000
+
+
+class SilenceState(StrEnum):
+    PENDING = "pending"
+    ACTIVE = "active"
+    EXPIRED = "expired"
+
+
+@lru_cache(maxsize=1024)
+def _anchored(pattern: str) -> re.Pattern[str]:
+    return re.compile(f"(?:{pattern})")
+
+
+def matcher_matches(matcher: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
+    actual = labels.get(matcher["name"], "")
+    if matcher.get("isRegex"):
+        # fullmatch, not "^...$": Python's "$" also matches before a trailing newline.
+        found = _anchored(matcher["value"]).fullmatch(actual) is not None
+    else:
+        found = actual == matcher["value"]
+    return found if matcher.get("isEqual", True) else not found
+
+
+def matches(matchers: Sequence[Mapping[str, Any]], labels: Mapping[str, str]) -> bool:
+    return all(matcher_matches(m, labels) for m in matchers)
+
+
+def silence_for(labels: Mapping[str, str], silences: Sequence[Silence]) -> Silence | None:
+    """The first of the given (active) silences whose matchers all match the labels."""
+    for silence in silences:
+        if matches(silence.matcher_list, labels):
+            return silence
+    return None
+
+
+def silence_state(silence: Silence, now: datetime) -> SilenceState:
+    if silence.expired_at is not None or as_utc(silence.ends_at) <= now:
+        return SilenceState.EXPIRED
+    if as_utc(silence.starts_at) > now:
+        return SilenceState.PENDING
+    return SilenceState.ACTIVE
+
+
+def validate_matchers(raw: Any) -> list[dict[str, Any]]:
+    """Checked, normalised matchers; SilenceError names the matcher index and field."""
+    if not isinstance(raw, list) or not raw:
+        raise SilenceError("matchers: give a non-empty list of matchers", field="matchers")
+    if len(raw) > MAX_MATCHERS:
+        raise SilenceError(f"matchers: at most {MAX_MATCHERS} allowed", field="matchers")
+    result = [_validate_matcher(i, item) for i, item in enumerate(raw)]
+    if all(matcher_matches(m, {}) for m in result):
+        raise SilenceError(
+            "matchers: at least one matcher must not match the empty string "
+            "(otherwise the silence would mute every alert)",
+            field="matchers",
+        )
+    return result
+
+
+def _validate_matcher(index: int, item: Any) -> dict[str, Any]:
+    where = f"matchers[{index}]"
+    if not isinstance(item, dict):
+        raise SilenceError(f"{where}: must be an object with name and value", field="matchers")
+    name, value = item.get("name"), item.get("value")
+    if not isinstance(name, str) or not LABEL_NAME.match(name):
+        raise SilenceError(
+            f"{where}.name: {name!r} is not a label name ([a-zA-Z_][a-zA-Z0-9_]*)",
+            field="matchers",
+        )
+    if not isinstance(value, str):
+        raise SilenceError(f"{where}.value: must be a string", field="matchers")
+    flags = {}
+    for flag, default in (("isRegex", False), ("isEqual", True)):
+        flag_value = item.get(flag, default)
+        if not isinstance(flag_value, bool):
+            raise SilenceError(f"{where}.{flag}: must be true or false", field="matchers")
+        flags[flag] = flag_value
+    if flags["isRegex"]:
+        try:
+            _anchored(value)
+        except re.error as exc:
+            raise SilenceError(
+                f"{where}.value: {value!r} is not a valid regex: {exc}", field="matchers"
+            ) from None
+    return {"name": name, "value": value, **flags}
+
+
+def create_silence(
+    session: Session,
+    *,
+    matchers: Any,
+    starts_at: datetime,
+    ends_at: datetime,
+    created_by: str,
+    comment: str,
+    now: datetime,
+) -> Silence:
+    checked = validate_matchers(matchers)
+    if ends_at <= starts_at:
+        raise SilenceError("endsAt: must be after startsAt", field="endsAt")
+    if ends_at <= now:
+        raise SilenceError("endsAt: must be in the future", field="endsAt")
+    created_by = created_by.strip()
+    if not created_by:
+        raise SilenceError("createdBy: say who creates the silence", field="createdBy")
+    comment = comment.strip()
+    if not comment:
+        raise SilenceError("comment: say why alerts are silenced", field="comment")
+    if len(comment) > MAX_COMMENT_CHARS:
+        raise SilenceError(f"comment: at most {MAX_COMMENT_CHARS} characters", field="comment")
+    silence = Silence(
+        matchers=canonical_json(checked),
+        starts_at=starts_at,
+        ends_at=ends_at,
+        created_by=created_by[:80],
+        comment=comment,
+        created_at=now,
+    )
+    session.add(silence)
+    session.flush()
+    return silence
+
+
+def get_silence(session: Session, silence_id: int) -> Silence:
+    silence = session.get(Silence, silence_id)
+    if silence is None:
+        raise AlertNotFound(f"no silence with id {silence_id}")
+    return silence
+
+
+def expire_silence(session: Session, silence_id: int, now: datetime) -> Silence:
+    """End a silence now (as Alertmanager's DELETE does); expiring twice changes nothing."""
+    silence = get_silence(session, silence_id)
+    if silence.expired_at is not None:
+        return silence
+    silence.expired_at = now
+    if as_utc(silence.ends_at) > now:
+        silence.ends_at = now
+    if as_utc(silence.starts_at) > as_utc(silence.ends_at):
+        silence.starts_at = silence.ends_at
+    session.add(silence)
+    session.flush()
+    return silence
+
+
+def active_silences(session: Session, now: datetime) -> list[Silence]:
+    query = select(Silence).where(
+        col(Silence.starts_at) <= now,
+        col(Silence.ends_at) > now,
+        col(Silence.expired_at).is_(None),
+    )
+    return list(session.exec(query.order_by(col(Silence.id))).all())
+
+
+def list_silences(
+    session: Session, now: datetime, *, include_expired: bool = True
+) -> list[Silence]:
+    query = select(Silence)
+    if not include_expired:
+        query = query.where(col(Silence.ends_at) > now, col(Silence.expired_at).is_(None))
+    return list(session.exec(query.order_by(col(Silence.ends_at).desc())).all())
