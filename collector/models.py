@@ -1,0 +1,115 @@
+"""Tables of the collector: targets, series, raw samples, 5-minute rollups, scrape runs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlmodel import Field, SQLModel
+
+from core.db import UTCDateTime
+
+
+class Health(StrEnum):
+    UP = "up"
+    DOWN = "down"
+    UNKNOWN = "unknown"
+
+
+class TargetSource(StrEnum):
+    """Where a target came from: config file (and file_sd), the API/dashboard, self, demo."""
+
+    CONFIG = "config"
+    API = "api"
+    SELF = "self"
+    DEMO = "demo"
+
+
+class Target(SQLModel, table=True):
+    __tablename__ = "target"
+    __table_args__ = (UniqueConstraint("job", "url", name="uq_target_job_url"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    job: str = Field(sa_column=Column(String(200), nullable=False))
+    url: str = Field(sa_column=Column(String(2000), nullable=False))
+    # JSON object of extra target labels (static_configs labels, file_sd labels).
+    labels: str = Field(default="{}", sa_column=Column(Text(), nullable=False))
+    interval_s: float = Field(sa_column=Column(Float(), nullable=False))
+    timeout_s: float = Field(sa_column=Column(Float(), nullable=False))
+    enabled: bool = Field(default=True, sa_column=Column(Boolean(), nullable=False))
+    source: str = Field(sa_column=Column(String(16), nullable=False))
+    health: str = Field(default=Health.UNKNOWN.value, sa_column=Column(String(16), nullable=False))
+    last_scrape_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    last_duration_s: float | None = Field(default=None, sa_column=Column(Float()))
+    last_samples: int | None = Field(default=None, sa_column=Column(Integer()))
+    last_error: str | None = Field(default=None, sa_column=Column(Text()))
+
+
+class Series(SQLModel, table=True):
+    __tablename__ = "series"
+
+    id: int | None = Field(default=None, primary_key=True)
+    metric: str = Field(sa_column=Column(String(500), nullable=False, index=True))
+    # Canonical JSON: keys sorted, no __name__, compact separators (see storage.canonical_labels).
+    labels: str = Field(sa_column=Column(Text(), nullable=False))
+    hash: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
+    # Metric type from the exposition (counter, gauge, ...): rollups handle counter resets.
+    kind: str | None = Field(default=None, sa_column=Column(String(16)))
+    target_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer(), ForeignKey("target.id", ondelete="SET NULL"), index=True),
+    )
+    last_seen_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    stale_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+
+
+class Sample(SQLModel, table=True):
+    __tablename__ = "sample"
+
+    series_id: int = Field(
+        sa_column=Column(Integer(), ForeignKey("series.id", ondelete="CASCADE"), primary_key=True)
+    )
+    ts_ms: int = Field(sa_column=Column(BigInteger(), primary_key=True, autoincrement=False))
+    # NULL stands for NaN: SQLite turns NaN into NULL, so both databases read it back as NaN.
+    value: float | None = Field(default=None, sa_column=Column(Float()))
+
+
+class Rollup(SQLModel, table=True):
+    __tablename__ = "rollup"
+
+    series_id: int = Field(
+        sa_column=Column(Integer(), ForeignKey("series.id", ondelete="CASCADE"), primary_key=True)
+    )
+    bucket_ms: int = Field(sa_column=Column(BigInteger(), primary_key=True, autoincrement=False))
+    min: float | None = Field(default=None, sa_column=Column(Float()))
+    max: float | None = Field(default=None, sa_column=Column(Float()))
+    sum: float | None = Field(default=None, sa_column=Column(Float()))
+    count: int = Field(sa_column=Column(Integer(), nullable=False))
+    # For counters: the value made monotonic across resets, so rate() over rollups is right.
+    last: float | None = Field(default=None, sa_column=Column(Float()))
+
+
+class ScrapeRun(SQLModel, table=True):
+    __tablename__ = "scrape_run"
+    __table_args__ = (Index("ix_scrape_run_target_started", "target_id", "started_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    target_id: int = Field(
+        sa_column=Column(Integer(), ForeignKey("target.id", ondelete="CASCADE"), nullable=False)
+    )
+    started_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    duration_s: float = Field(sa_column=Column(Float(), nullable=False))
+    samples: int = Field(sa_column=Column(Integer(), nullable=False))
+    error: str | None = Field(default=None, sa_column=Column(Text()))
