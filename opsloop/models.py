@@ -7,7 +7,6 @@ from sqlmodel import SQLModel
 
 import alerts.models  # noqa: F401
 import collector.models  # noqa: F401
-import collector.models  # noqa: F401
 import core.models  # noqa: F401
 import feedback.analysis_models  # noqa: F401
 import feedback.models  # noqa: F401
