@@ -13,12 +13,13 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from core.clock import as_utc
+from feedback.analysis import Analyser
 from feedback.models import Feedback, FeedbackKind
 
 MAX_TEXT_CHARS = 20_000
@@ -31,20 +32,6 @@ MAX_SERVICE_CHARS = 120
 INSERT_CHUNK = 500
 
 _SPACES = re.compile(r"\s+")
-
-
-class AnalysisLike(Protocol):
-    """What `feedback.analysis.Analysis` offers (kept structural so ingest does not import it)."""
-
-    text: str
-    sentiment: float
-    sentiment_label: Any  # a Sentiment or its string value
-    urgent: bool
-    service: str | None
-
-
-class AnalyserLike(Protocol):
-    def analyse(self, text: str, service_hint: str | None = None) -> AnalysisLike: ...
 
 
 @dataclass
@@ -123,7 +110,7 @@ def ingest(
     session: Session,
     items: Sequence[NewFeedback],
     now: datetime,
-    analyser: AnalyserLike,
+    analyser: Analyser,
 ) -> IngestResult:
     """Analyse and store items; an item already stored (same source and id) is skipped.
 
@@ -153,11 +140,8 @@ def ingest(
     return result
 
 
-def _row(
-    item: NewFeedback, external_id: str, now: datetime, analyser: AnalyserLike
-) -> dict[str, Any]:
+def _row(item: NewFeedback, external_id: str, now: datetime, analyser: Analyser) -> dict[str, Any]:
     analysis = analyser.analyse(item.text, service_hint=item.service)
-    label = analysis.sentiment_label
     return {
         "source": item.source,
         "kind": FeedbackKind(item.kind).value,
@@ -171,7 +155,7 @@ def _row(
         "received_at": now,
         "service": analysis.service or item.service,
         "sentiment": analysis.sentiment,
-        "sentiment_label": getattr(label, "value", label),
+        "sentiment_label": analysis.sentiment_label.value,
         "urgent": bool(analysis.urgent),
         "theme_id": None,
         "spam": False,

@@ -13,7 +13,19 @@ from werkzeug.exceptions import HTTPException
 
 from core import __version__
 from core.runtime import Runtime, build_runtime
-from web import alerts, api, auth, feedback, health, overview, plan, services, settings_page
+from web import (
+    alerts,
+    api,
+    api_alerts,
+    auth,
+    feedback,
+    feedback_public,
+    health,
+    overview,
+    plan,
+    services,
+    settings_page,
+)
 from web.extensions import init_extensions
 from web.security import init_security, is_api_request, principal, public
 from web.state import close_db, runtime
@@ -34,9 +46,11 @@ BLUEPRINTS = (
     services.bp,
     alerts.bp,
     feedback.bp,
+    feedback_public.bp,
     plan.bp,
     settings_page.bp,
     api.bp,
+    api_alerts.bp,
 )
 
 

@@ -8,6 +8,6 @@ from flask.typing import ResponseReturnValue
 bp = Blueprint("feedback", __name__, url_prefix="/feedback")
 
 
-@bp.get("/")
+@bp.get("/inbox")
 def index() -> ResponseReturnValue:
     return render_template("feedback/index.html")
