@@ -6,6 +6,7 @@ from sqlalchemy import MetaData
 from sqlmodel import SQLModel
 
 import alerts.models  # noqa: F401
+import alerts.notification_models  # noqa: F401
 import collector.models  # noqa: F401
 import core.models  # noqa: F401
 import feedback.analysis_models  # noqa: F401
