@@ -185,3 +185,77 @@ def list_silences(
     if not include_expired:
         query = query.where(col(Silence.ends_at) > now, col(Silence.expired_at).is_(None))
     return list(session.exec(query.order_by(col(Silence.ends_at).desc())).all())
+
+
+_MATCHER_LINE = re.compile(
+    r'^\s*([^\s=!~"]+)\s*(=~|!~|!=|=)\s*(?:"((?:[^"\\]|\\.)*)"|([^"\s]*))\s*$'
+)
+_ESCAPE = re.compile(r'\\([\\"])')
+_OPS = {"=": (False, True), "!=": (False, False), "=~": (True, True), "!~": (True, False)}
+
+
+def parse_matcher_lines(text: str) -> list[dict[str, Any]]:
+    """Matchers written one per line (or comma-separated) as `name="value"`, `name=~"re"`,
+    `name!="value"`, `name!~"re"`, as amtool and the Alertmanager UI accept them."""
+    matchers = []
+    lines = [part for line in text.splitlines() for part in _split_commas(line)]
+    for number, line in enumerate((p for p in lines if p.strip()), start=1):
+        match = _MATCHER_LINE.match(line)
+        if match is None:
+            raise SilenceError(
+                f'matcher {number}: {line.strip()!r} is not name="value" (operators: = != =~ !~)',
+                field="matchers",
+            )
+        name, op, quoted, bare = match.groups()
+        # only \" and \\ are escapes; other backslashes stay (regexes such as \d+)
+        value = _ESCAPE.sub(r"\1", quoted) if quoted is not None else bare
+        is_regex, is_equal = _OPS[op]
+        matchers.append({"name": name, "value": value, "isRegex": is_regex, "isEqual": is_equal})
+    return validate_matchers(matchers)
+
+
+def _split_commas(line: str) -> list[str]:
+    """Split on commas outside double quotes."""
+    parts, current, quoted, escaped = [], "", False, False
+    for char in line:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == '"':
+            quoted = not quoted
+        elif char == "," and not quoted:
+            parts.append(current)
+            current = ""
+            continue
+        current += char
+    parts.append(current)
+    return parts
+
+
+def format_matchers(matchers: Sequence[Mapping[str, Any]]) -> str:
+    """The one-per-line text form that parse_matcher_lines reads back."""
+    lines = []
+    for m in matchers:
+        op = {v: k for k, v in _OPS.items()}[(bool(m.get("isRegex")), bool(m.get("isEqual", True)))]
+        value = str(m["value"]).replace("\\", "\\\\").replace('"', '\\"')
+        lines.append(f'{m["name"]}{op}"{value}"')
+    return "\n".join(lines)
+
+
+def silence_as_dict(silence: Silence, now: datetime) -> dict[str, Any]:
+    """Alertmanager API v2's gettableSilence shape (plus createdAt)."""
+
+    def iso(moment: datetime) -> str:
+        return as_utc(moment).isoformat().replace("+00:00", "Z")
+
+    return {
+        "id": silence.id,
+        "matchers": silence.matcher_list,
+        "startsAt": iso(silence.starts_at),
+        "endsAt": iso(silence.ends_at),
+        "createdBy": silence.created_by,
+        "comment": silence.comment,
+        "createdAt": iso(silence.created_at),
+        "status": {"state": silence_state(silence, now).value},
+    }

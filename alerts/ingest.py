@@ -1,0 +1,225 @@
+"""Storing foreign alerts idempotently: bulk insert-on-conflict, then close what resolved.
+
+Alertmanager re-sends a notification after a failure or timeout, and several web
+processes may receive the same one at once, so identity (source, fingerprint, startsAt) is
+a unique constraint and new rows go in with INSERT ... ON CONFLICT DO NOTHING: never a
+check-then-insert race. Rows are written in identity order so that two concurrent
+transactions on PostgreSQL take their row locks in the same order and cannot deadlock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, and_, insert, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session
+
+from alerts.intake import IncomingAlert
+from alerts.models import Alert, AlertEvent, AlertState, Silence, canonical_json
+from alerts.silences import active_silences, silence_for
+from alerts.store import service_of
+
+ALERT: Table = Alert.__table__  # type: ignore[attr-defined]
+EVENT: Table = AlertEvent.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    received: int
+    created: int
+    resolved: int
+    unchanged: int
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "received": self.received,
+            "created": self.created,
+            "resolved": self.resolved,
+            "unchanged": self.unchanged,
+        }
+
+
+def ingest_alerts(
+    session: Session,
+    incoming: Sequence[IncomingAlert],
+    now: datetime,
+    silences: Sequence[Silence] = (),
+) -> IngestResult:
+    """Store new alerts, close stored ones reported resolved; the caller commits.
+
+    Run it in a transaction whose first statement is this insert: on SQLite a read before
+    the write could make the lock upgrade fail under concurrent writers.
+    """
+    alerts = _dedupe(incoming)
+    if not alerts:
+        return IngestResult(received=len(incoming), created=0, resolved=0, unchanged=0)
+    rows = [_row(a, now, silences) for a in alerts]
+    stmt = _insert_ignoring_conflicts(session, rows).returning(
+        ALERT.c.id, ALERT.c.fingerprint, ALERT.c.starts_at
+    )
+    created = {(fp, starts): alert_id for alert_id, fp, starts in session.execute(stmt)}
+    events = []
+    for alert in alerts:
+        alert_id = created.get(alert.identity)
+        if alert_id is not None:
+            # The timeline shows when the alert started, not when we heard of it.
+            resolved = alert.state is AlertState.RESOLVED
+            event_at = _closed_at(alert, now) if resolved else alert.starts_at
+            events.append(_event(alert_id, event_at, None, alert.state, "received"))
+    resolved = 0
+    unchanged = 0
+    for alert in alerts:
+        if alert.identity in created:
+            continue
+        if alert.state is AlertState.RESOLVED:
+            alert_id = _close(session, alert, now)
+            if alert_id is not None:
+                resolved += 1
+                events.append(
+                    _event(alert_id, _closed_at(alert, now), AlertState.FIRING, alert.state, None)
+                )
+                continue
+        else:
+            _refresh(session, alert, now, silences)
+        unchanged += 1
+    if events:
+        session.execute(insert(EVENT), events)
+    return IngestResult(
+        received=len(incoming), created=len(created), resolved=resolved, unchanged=unchanged
+    )
+
+
+def _dedupe(incoming: Sequence[IncomingAlert]) -> list[IncomingAlert]:
+    """One entry per identity (a resolved report wins), sorted by identity for lock order."""
+    by_identity: dict[tuple[str, datetime], IncomingAlert] = {}
+    for alert in incoming:
+        seen = by_identity.get(alert.identity)
+        if seen is None or alert.state is AlertState.RESOLVED:
+            by_identity[alert.identity] = alert
+    return [by_identity[key] for key in sorted(by_identity)]
+
+
+def _insert_ignoring_conflicts(session: Session, rows: list[dict[str, Any]]) -> Any:
+    dialect = session.get_bind().dialect.name
+    module: Any = postgresql if dialect == "postgresql" else sqlite
+    return (
+        module.insert(ALERT)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["source", "fingerprint", "starts_at"])
+    )
+
+
+def _closed_at(alert: IncomingAlert, now: datetime) -> datetime:
+    return alert.ends_at or now
+
+
+def _suppression(alert: IncomingAlert, silences: Sequence[Silence]) -> str | None:
+    silence = silence_for(alert.labels, silences) if silences else None
+    return f"silence:{silence.id}" if silence is not None else None
+
+
+def _row(alert: IncomingAlert, now: datetime, silences: Sequence[Silence]) -> dict[str, Any]:
+    resolved = alert.state is AlertState.RESOLVED
+    return {
+        "fingerprint": alert.fingerprint,
+        "source": alert.source.value,
+        "state": alert.state.value,
+        "alertname": alert.labels.get("alertname", "")[:255],
+        "service": service_of(alert.labels),
+        "labels": canonical_json(alert.labels),
+        "annotations": canonical_json(alert.annotations),
+        "value": alert.value,
+        "starts_at": alert.starts_at,
+        "ends_at": alert.ends_at,
+        "active_at": alert.starts_at,
+        "fired_at": alert.starts_at,
+        "resolved_at": _closed_at(alert, now) if resolved else None,
+        "last_seen_at": now,
+        "keep_firing_until": None,
+        "generator_url": alert.generator_url,
+        "receiver": alert.receiver,
+        "suppressed_by": None if resolved else _suppression(alert, silences),
+        "acked_by": None,
+        "acked_at": None,
+        "rule_group": None,
+    }
+
+
+def _identity_clause(alert: IncomingAlert) -> Any:
+    return and_(
+        ALERT.c.source == alert.source.value,
+        ALERT.c.fingerprint == alert.fingerprint,
+        ALERT.c.starts_at == alert.starts_at,
+    )
+
+
+def _close(session: Session, alert: IncomingAlert, now: datetime) -> int | None:
+    """Resolve the stored alert; its id, or None when it was already resolved."""
+    closed_at = _closed_at(alert, now)
+    stmt = (
+        update(ALERT)
+        .where(_identity_clause(alert), ALERT.c.state != AlertState.RESOLVED.value)
+        .values(
+            state=AlertState.RESOLVED.value,
+            ends_at=closed_at,
+            resolved_at=closed_at,
+            last_seen_at=now,
+            suppressed_by=None,
+            annotations=canonical_json(alert.annotations),
+        )
+        .returning(ALERT.c.id)
+    )
+    return session.execute(stmt).scalar_one_or_none()
+
+
+def _refresh(
+    session: Session, alert: IncomingAlert, now: datetime, silences: Sequence[Silence]
+) -> None:
+    """A re-sent firing alert: note when it was last seen, take its current annotations.
+
+    A firing report about an alert already resolved (a late retry) changes nothing.
+    """
+    stmt = (
+        update(ALERT)
+        .where(_identity_clause(alert), ALERT.c.state != AlertState.RESOLVED.value)
+        .values(
+            last_seen_at=now,
+            annotations=canonical_json(alert.annotations),
+            value=alert.value,
+            suppressed_by=_suppression(alert, silences),
+        )
+    )
+    session.execute(stmt)
+
+
+def _event(
+    alert_id: int,
+    at: datetime,
+    from_state: AlertState | None,
+    to_state: AlertState,
+    note: str | None,
+) -> dict[str, Any]:
+    return {
+        "alert_id": alert_id,
+        "at": at,
+        "from_state": from_state.value if from_state else None,
+        "to_state": to_state.value,
+        "value": None,
+        "note": note,
+    }
+
+
+def receive_alerts(
+    session: Session, incoming: Sequence[IncomingAlert], now: datetime
+) -> IngestResult:
+    """The intake use case: read active silences, then store in one write transaction."""
+    silences = active_silences(session, now)
+    # End the read transaction first, so the write one starts with its insert (see above).
+    session.commit()
+    result = ingest_alerts(session, incoming, now, silences)
+    session.commit()
+    return result
