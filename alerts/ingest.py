@@ -67,8 +67,8 @@ def ingest_alerts(
         alert_id = created.get(alert.identity)
         if alert_id is not None:
             # The timeline shows when the alert started, not when we heard of it.
-            resolved = alert.state is AlertState.RESOLVED
-            event_at = _closed_at(alert, now) if resolved else alert.starts_at
+            closed = alert.state is AlertState.RESOLVED
+            event_at = _closed_at(alert, now) if closed else alert.starts_at
             events.append(_event(alert_id, event_at, None, alert.state, "received"))
     resolved = 0
     unchanged = 0
