@@ -236,7 +236,8 @@ def effort_term(item: ItemFacts, cfg: PlanConfig) -> Term:
 def decay_term(
     item: ItemFacts, evidence: Sequence[EvidenceFacts], cfg: PlanConfig, now: datetime
 ) -> Term:
-    newest = max((e.observed_at for e in evidence), default=item.created_at)
+    signal = (e.observed_at for e in evidence if e.kind != EvidenceKind.DEPLOY.value)
+    newest = max(signal, default=item.created_at)
     age_s = max(0.0, (now - newest).total_seconds())
     value = 0.5 ** (age_s / cfg.half_life_s)
     return Term(
