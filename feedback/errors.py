@@ -9,7 +9,14 @@ FeedbackError
 │                      nothing of it is stored
 ├── SurveyError        a survey definition is invalid, or a survey is unknown / closed
 ├── FeedbackConfigError the `feedback:` section of the config file is malformed
-└── SourceError        an outside source (forum, feed) failed; subclasses per source kind
+├── SourceError        an outside source (forum, feed) failed; subclasses per source kind
+│   ├── SourceUnavailable  the source cannot be reached or answered an HTTP error
+│   ├── RateLimited        the source answered 429; `.retry_after_s` says how long to wait
+│   └── SourcePayloadError the source answered something that cannot be read
+├── WebhookError       a webhook delivery is refused
+│   ├── UnknownSourceError   no configured source of that name and type (HTTP 404)
+│   └── SignatureError       missing or wrong signature (HTTP 401)
+└── ThemeError         a theme or merge operation is impossible (unknown id, wrong state)
 """
 
 from __future__ import annotations
@@ -52,3 +59,35 @@ class FeedbackConfigError(FeedbackError):
 
 class SourceError(FeedbackError):
     """An outside feedback source failed (subclasses say which kind and whether to retry)."""
+
+
+class SourceUnavailable(SourceError):
+    """The source could not be reached, or answered with an HTTP error status."""
+
+
+class RateLimited(SourceError):
+    """The source asked us to slow down (HTTP 429); poll again after `retry_after_s`."""
+
+    def __init__(self, message: str, retry_after_s: float) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class SourcePayloadError(SourceError):
+    """The source's answer is not what its API promises (bad JSON, missing fields)."""
+
+
+class WebhookError(FeedbackError):
+    """A webhook delivery that is refused."""
+
+
+class UnknownSourceError(WebhookError):
+    """No configured source of this name accepts webhooks."""
+
+
+class SignatureError(WebhookError):
+    """The delivery's signature is missing or does not match the shared secret."""
+
+
+class ThemeError(FeedbackError):
+    """A theme or merge operation that cannot be done (unknown id, wrong state)."""
