@@ -113,7 +113,7 @@ def record_deploy(
         created_at=now,
     )
     inserted = session.execute(
-        stmt.on_conflict_do_nothing(index_elements=["service", "version"]).returning(Deploy.id)
+        stmt.on_conflict_do_nothing(index_elements=["service", "version"]).returning(col(Deploy.id))
     ).all()
     deploy = session.exec(select(Deploy).where(Deploy.service == name, Deploy.version == ver)).one()
     session.refresh(deploy)
