@@ -7,6 +7,7 @@ nodes (yaml.compose) rather than loaded as plain data, so that each problem name
 
 from __future__ import annotations
 
+import difflib
 import glob
 import re
 from collections.abc import Mapping
@@ -83,7 +84,7 @@ class _Checker:
             if key in found:
                 self.report(key_node, f"{what}: {key!r} is given twice")
             elif key not in allowed:
-                self.report(key_node, f"{what}: unknown field {key!r}{_hint(key)}")
+                self.report(key_node, f"{what}: unknown field {key!r}{_hint(key, allowed)}")
             found[key] = (key_node, value_node)
         return found
 
@@ -158,7 +159,7 @@ def parse_rule_text(text: str, file: str = "<rules>") -> tuple[list[RuleGroup], 
             checker.report(node, f"group name {group.name!r} is used twice in this file")
         seen.add(group.name)
         groups.append(group)
-    return groups, checker.problems
+    return groups, sorted(checker.problems, key=lambda p: p.line)
 
 
 def _group(checker: _Checker, node: yaml.Node) -> RuleGroup | None:
@@ -245,12 +246,9 @@ def _check_expr(checker: _Checker, node: yaml.Node, expr: str) -> None:
         checker.report(node, f"expr: {exc}")
 
 
-def _hint(key: str) -> str:
-    close = {"labels": "label", "annotations": "annotation", "for": "for_"}
-    for right, wrong in close.items():
-        if key == wrong:
-            return f" (did you mean {right!r}?)"
-    return ""
+def _hint(key: str, allowed: set[str]) -> str:
+    close = difflib.get_close_matches(key, sorted(allowed), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def check_rule_file(path: Path) -> list[Problem]:

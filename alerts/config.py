@@ -1,0 +1,79 @@
+"""The alerting part of the config file: rule files, shorthands, receivers/routes, dependencies.
+
+Sections read: `rule_files`, `alerting.shorthands`, `global.evaluation_interval` (default
+15s, as in Prometheus; a group's own `interval` wins), `receivers`, `route`,
+`maintenance_windows`, and `services` (for `depends_on` and the shorthands).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from alerts.durations import parse_duration
+from alerts.errors import RuleError
+from alerts.grouping import DispatchContext
+from alerts.receivers import NotifyConfig, parse_notify_config
+from alerts.rules import DEFAULT_INTERVAL_S, RuleGroup, load_rule_files
+from alerts.shorthands import parse_shorthands, shorthand_groups
+from collector.services import ServiceSpec, load_services
+from core.config import RawConfig
+from core.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class AlertingConfig:
+    groups: tuple[RuleGroup, ...] = ()
+    evaluation_interval_s: float = DEFAULT_INTERVAL_S
+    dispatch: DispatchContext = field(default_factory=lambda: DispatchContext(NotifyConfig()))
+    services: tuple[ServiceSpec, ...] = ()
+
+    def interval_of(self, group: RuleGroup) -> float:
+        return group.interval_or(self.evaluation_interval_s)
+
+
+def evaluation_interval(config: RawConfig) -> float:
+    where = str(config.path) if config.path else "<config>"
+    raw = (config.section("global") or {}).get("evaluation_interval", "15s")
+    try:
+        seconds = parse_duration(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: global.evaluation_interval: {exc}") from None
+    if seconds <= 0:
+        raise ConfigError(f"{where}: global.evaluation_interval must be above 0")
+    return seconds
+
+
+def all_rule_groups(config: RawConfig, services: list[ServiceSpec]) -> list[RuleGroup]:
+    """Rule files plus generated shorthands; RuleError lists every problem found."""
+    where = str(config.path) if config.path else "<config>"
+    groups = load_rule_files(config)
+    generated = shorthand_groups(parse_shorthands(config.section("alerting"), where), services)
+    names = {g.name for g in groups}
+    clash = [g.name for g in generated if g.name in names]
+    if clash:
+        raise RuleError(
+            f"{where}: rule group name(s) {', '.join(clash)} are reserved for shorthands"
+        )
+    return groups + generated
+
+
+def load_alerting_config(
+    config: RawConfig,
+    external_url: str,
+    down_services: Callable[[datetime], set[str]] | None = None,
+) -> AlertingConfig:
+    services = load_services(config)
+    parents = {s.name: tuple(s.depends_on) for s in services if s.depends_on}
+    return AlertingConfig(
+        groups=tuple(all_rule_groups(config, services)),
+        evaluation_interval_s=evaluation_interval(config),
+        dispatch=DispatchContext(
+            notify=parse_notify_config(config),
+            parents=parents,
+            external_url=external_url.rstrip("/"),
+            down_services=down_services,
+        ),
+        services=tuple(services),
+    )

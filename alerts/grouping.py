@@ -1,0 +1,389 @@
+"""Alert groups: routing firing alerts into groups, holding them back, and flushing on timers.
+
+Alertmanager's timers: a new group waits `group_wait` before its first notification; after
+that it is looked at every `group_interval` and notifies when its alerts changed (a new firing
+alert, a resolve), or re-notifies after `repeat_interval` while something unacknowledged fires.
+
+Held back (never sent as firing, and marked on the alert as `suppressed_by`): alerts matched
+by an active silence (`silence:<id>`), alerts of a service in a maintenance window
+(`maintenance:<service>`), and new alerts of a service whose parent is down
+(`parent:<service>`, from `depends_on`). None of these hold back a resolve: once an alert was
+notified as firing, its resolve always goes out — even across a restart, because what was
+notified is stored per group member, and a flush writes the queued notification and the
+member states in one transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
+
+from alerts.fingerprint import fingerprint
+from alerts.models import Alert, AlertSource, AlertState, canonical_json
+from alerts.notification_models import (
+    Notification,
+    NotificationAlert,
+    NotificationStatus,
+    NotifiedState,
+    NotifyGroup,
+    NotifyMember,
+)
+from alerts.receivers import NotifyConfig, ReceiverConfig, ReceiverKind, Route
+from alerts.senders import go_time
+from alerts.silences import active_silences, silence_for
+from core.clock import as_utc
+
+TARGET_DOWN_ALERT = "TargetDown"
+
+
+@dataclass(frozen=True)
+class DispatchContext:
+    """What dispatch needs from config: receivers and routes, service parents, our URL."""
+
+    notify: NotifyConfig
+    parents: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    external_url: str = ""
+    # Services whose health is down at a time (besides a firing TargetDown alert).
+    down_services: Callable[[datetime], set[str]] | None = None
+
+
+@dataclass(frozen=True)
+class Timers:
+    group_wait: timedelta
+    group_interval: timedelta
+    repeat_interval: timedelta
+    ack_stops_repeat: bool = True
+
+
+def timers_for(route: Route, receiver: ReceiverConfig) -> Timers:
+    if receiver.kind is ReceiverKind.ALERTMANAGER:
+        # Prometheus re-sends active alerts to an Alertmanager every minute, or it
+        # resolves them on its own once their endsAt has passed.
+        minute = timedelta(minutes=1)
+        return Timers(timedelta(0), minute, minute, ack_stops_repeat=False)
+    return Timers(
+        timedelta(seconds=route.group_wait_s),
+        timedelta(seconds=route.group_interval_s),
+        timedelta(seconds=route.repeat_interval_s),
+    )
+
+
+def all_routes(route: Route | None) -> dict[str, Route]:
+    if route is None:
+        return {}
+    found = {route.key: route}
+    for child in route.routes:
+        found.update(all_routes(child))
+    return found
+
+
+def labelset_string(labels: Mapping[str, str]) -> str:
+    """prometheus/common LabelSet.String(): `{a="b", c="d"}`, sorted by name."""
+    inner = ", ".join(f"{k}={json.dumps(labels[k], ensure_ascii=False)}" for k in sorted(labels))
+    return "{" + inner + "}"
+
+
+def ancestors(service: str, parents: Mapping[str, Sequence[str]]) -> list[str]:
+    seen: list[str] = []
+    todo = list(parents.get(service, ()))
+    while todo:
+        parent = todo.pop(0)
+        if parent not in seen and parent != service:
+            seen.append(parent)
+            todo.extend(parents.get(parent, ()))
+    return seen
+
+
+def _hold_reason(
+    alert: Alert,
+    ctx: DispatchContext,
+    silences: Sequence[object],
+    down: set[str],
+    notified: set[int],
+    now: datetime,
+) -> str | None:
+    labels = alert.label_map
+    silence = silence_for(labels, silences)  # type: ignore[arg-type]
+    if silence is not None:
+        return f"silence:{getattr(silence, 'id', '')}"
+    window = ctx.notify.window_for(alert.service, now)
+    if window is not None:
+        return f"maintenance:{window.service}"
+    if alert.service and alert.id not in notified:
+        for parent in ancestors(alert.service, ctx.parents):
+            if parent in down:
+                return f"parent:{parent}"
+    return None
+
+
+def route_alerts(session: Session, ctx: DispatchContext, now: datetime) -> int:
+    """Mark held-back alerts and put the others into their groups; returns groups touched."""
+    firing = list(
+        session.exec(
+            select(Alert).where(
+                Alert.source == AlertSource.OWN.value, Alert.state == AlertState.FIRING.value
+            )
+        ).all()
+    )
+    down = {a.service for a in firing if a.alertname == TARGET_DOWN_ALERT and a.service}
+    if ctx.down_services is not None and ctx.parents:
+        down |= ctx.down_services(now)
+    notified = set(
+        session.exec(
+            select(NotifyMember.alert_id).where(
+                NotifyMember.notified_state == NotifiedState.FIRING.value
+            )
+        ).all()
+    )
+    silences = active_silences(session, now)
+    touched = 0
+    routes = ctx.notify.route
+    for alert in firing:
+        reason = _hold_reason(alert, ctx, silences, down, notified, now)
+        if reason != alert.suppressed_by:
+            alert.suppressed_by = reason
+            session.add(alert)
+        if reason is not None or routes is None:
+            continue
+        labels = alert.label_map
+        for route in routes.match(labels):
+            receiver = ctx.notify.receivers[route.receiver]
+            group_id = _ensure_group(session, route, receiver, labels, now)
+            assert alert.id is not None
+            touched += _ensure_member(session, group_id, alert.id)
+    session.flush()
+    return touched
+
+
+def _insert_ignore(session: Session, table: object, values: dict[str, object]) -> int:
+    dialect = session.get_bind().dialect.name
+    module = postgresql if dialect == "postgresql" else sqlite
+    stmt = module.insert(table).values(**values).on_conflict_do_nothing()
+    return int(session.execute(stmt).rowcount or 0)  # type: ignore[attr-defined]
+
+
+def _ensure_group(
+    session: Session,
+    route: Route,
+    receiver: ReceiverConfig,
+    labels: Mapping[str, str],
+    now: datetime,
+) -> int:
+    group_labels = route.group_labels(labels)
+    key = f"{route.key}:{labelset_string(group_labels)}"
+    digest = hashlib.sha256(f"{receiver.name}\n{key}".encode()).hexdigest()
+    timers = timers_for(route, receiver)
+    _insert_ignore(
+        session,
+        NotifyGroup.__table__,  # type: ignore[attr-defined]
+        {
+            "receiver": receiver.name,
+            "group_hash": digest,
+            "group_key": key,
+            "group_labels": canonical_json(group_labels),
+            "next_flush_at": now + timers.group_wait,
+            "created_at": now,
+        },
+    )
+    group_id = session.exec(select(NotifyGroup.id).where(NotifyGroup.group_hash == digest)).one()
+    assert group_id is not None
+    # A group that went idle (nothing left to notify) starts again with group_wait.
+    session.execute(
+        update(NotifyGroup)
+        .where(col(NotifyGroup.id) == group_id, col(NotifyGroup.next_flush_at).is_(None))
+        .values(next_flush_at=now + timers.group_wait)
+    )
+    return group_id
+
+
+def _ensure_member(session: Session, group_id: int, alert_id: int) -> int:
+    return _insert_ignore(
+        session,
+        NotifyMember.__table__,  # type: ignore[attr-defined]
+        {"group_id": group_id, "alert_id": alert_id},
+    )
+
+
+def due_groups(session: Session, now: datetime, limit: int = 100) -> list[NotifyGroup]:
+    query = (
+        select(NotifyGroup)
+        .where(col(NotifyGroup.next_flush_at).is_not(None), col(NotifyGroup.next_flush_at) <= now)
+        .order_by(col(NotifyGroup.next_flush_at))
+        .limit(limit)
+    )
+    return list(session.exec(query).all())
+
+
+def flush_group(
+    session: Session, ctx: DispatchContext, group: NotifyGroup, now: datetime
+) -> Notification | None:
+    """Claim a due group and queue its notification if it has news; the caller commits."""
+    receiver = ctx.notify.receivers.get(group.receiver)
+    route_key = group.group_key.rsplit(":{", 1)[0]
+    route = all_routes(ctx.notify.route).get(route_key) or ctx.notify.route
+    if receiver is None or route is None:
+        # The receiver left the config: keep the group (its resolves are owed) and look again later.
+        timers = Timers(timedelta(0), timedelta(minutes=5), timedelta(hours=4))
+    else:
+        timers = timers_for(route, receiver)
+    claimed = session.execute(
+        update(NotifyGroup)
+        .where(
+            col(NotifyGroup.id) == group.id, col(NotifyGroup.next_flush_at) == group.next_flush_at
+        )
+        .values(next_flush_at=now + timers.group_interval, last_flushed_at=now)
+    )
+    if claimed.rowcount != 1 or receiver is None:  # type: ignore[attr-defined]
+        return None
+    rows = session.exec(
+        select(NotifyMember, Alert)
+        .join(Alert, col(Alert.id) == NotifyMember.alert_id)
+        .where(NotifyMember.group_id == group.id)
+    ).all()
+    firing = [(m, a) for m, a in rows if a.state == AlertState.FIRING.value and not a.suppressed_by]
+    resolved = [
+        (m, a)
+        for m, a in rows
+        if a.state == AlertState.RESOLVED.value and m.notified_state == NotifiedState.FIRING.value
+    ]
+    changed = bool(resolved) or any(
+        m.notified_state != NotifiedState.FIRING.value for m, _ in firing
+    )
+    repeat_due = (
+        group.last_notified_at is None
+        or now - as_utc(group.last_notified_at) >= timers.repeat_interval
+    )
+    wants_repeat = any(a.acked_at is None or not timers.ack_stops_repeat for _, a in firing)
+    notification = None
+    if changed or (firing and repeat_due and wants_repeat):
+        notification = _queue(session, ctx, group, receiver, [a for _, a in firing + resolved], now)
+        session.execute(
+            update(NotifyGroup).where(col(NotifyGroup.id) == group.id).values(last_notified_at=now)
+        )
+        for member, _ in firing:
+            member.notified_state, member.notified_at = NotifiedState.FIRING.value, now
+            session.add(member)
+    done = [m for m, a in rows if a.state == AlertState.RESOLVED.value]
+    done += [m for m, a in rows if a.state == AlertState.PENDING.value and not m.notified_state]
+    for member in done:
+        session.execute(
+            delete(NotifyMember).where(
+                col(NotifyMember.group_id) == member.group_id,
+                col(NotifyMember.alert_id) == member.alert_id,
+            )
+        )
+    if len(done) == len(rows):
+        session.execute(
+            update(NotifyGroup).where(col(NotifyGroup.id) == group.id).values(next_flush_at=None)
+        )
+    session.flush()
+    return notification
+
+
+def _queue(
+    session: Session,
+    ctx: DispatchContext,
+    group: NotifyGroup,
+    receiver: ReceiverConfig,
+    alerts: list[Alert],
+    now: datetime,
+) -> Notification:
+    payload = webhook_payload(
+        receiver, group.group_key, json.loads(group.group_labels), alerts, ctx.external_url
+    )
+    notification = Notification(
+        group_id=group.id,
+        receiver=receiver.name,
+        status=NotificationStatus.QUEUED.value,
+        payload=json.dumps(payload, ensure_ascii=False),
+        summary=summarize(payload),
+        is_test=False,
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    session.add(notification)
+    session.flush()
+    assert notification.id is not None
+    for alert in alerts:
+        assert alert.id is not None
+        session.add(
+            NotificationAlert(
+                notification_id=notification.id, alert_id=alert.id, sent_state=alert.state
+            )
+        )
+    return notification
+
+
+def summarize(payload: Mapping[str, object]) -> str:
+    alerts = payload.get("alerts") or []
+    assert isinstance(alerts, list)
+    firing = sum(1 for a in alerts if a.get("status") == "firing")
+    names = sorted({a.get("labels", {}).get("alertname", "?") for a in alerts})
+    text = f"{firing} firing, {len(alerts) - firing} resolved: {', '.join(names)}"
+    return text[:255]
+
+
+def webhook_payload(
+    receiver: ReceiverConfig,
+    group_key: str,
+    group_labels: Mapping[str, str],
+    alerts: Sequence[Alert],
+    external_url: str,
+) -> dict[str, object]:
+    """Alertmanager's webhook payload, version 4, field for field."""
+    items = [_alert_item(a, external_url) for a in alerts]
+    items.sort(key=lambda item: (item["status"] != "firing", labelset_string(item["labels"])))
+    truncated = 0
+    if receiver.max_alerts and len(items) > receiver.max_alerts:
+        truncated = len(items) - receiver.max_alerts
+        items = items[: receiver.max_alerts]
+    return {
+        "receiver": receiver.name,
+        "status": "firing" if any(i["status"] == "firing" for i in items) else "resolved",
+        "alerts": items,
+        "groupLabels": dict(group_labels),
+        "commonLabels": _common([i["labels"] for i in items]),
+        "commonAnnotations": _common([i["annotations"] for i in items]),
+        "externalURL": external_url,
+        "version": "4",
+        "groupKey": group_key,
+        "truncatedAlerts": truncated,
+    }
+
+
+def _alert_item(alert: Alert, external_url: str) -> dict[str, Any]:
+    labels = alert.label_map
+    resolved = alert.state == AlertState.RESOLVED.value
+    return {
+        "status": "resolved" if resolved else "firing",
+        "labels": labels,
+        "annotations": alert.annotation_map,
+        "startsAt": go_time(as_utc(alert.fired_at or alert.starts_at)),
+        "endsAt": go_time(as_utc(alert.ends_at or alert.resolved_at or now_of(alert)))
+        if resolved
+        else go_time(None),
+        "generatorURL": alert.generator_url or f"{external_url}/alerts/{alert.id}",
+        "fingerprint": fingerprint(labels),
+    }
+
+
+def now_of(alert: Alert) -> datetime:
+    return as_utc(alert.last_seen_at)
+
+
+def _common(maps: Sequence[Mapping[str, str]]) -> dict[str, str]:
+    if not maps:
+        return {}
+    common = dict(maps[0])
+    for other in maps[1:]:
+        common = {k: v for k, v in common.items() if other.get(k) == v}
+    return common
