@@ -5,6 +5,7 @@ CollectorError
 ├── ScrapeConfigError   the scrape_configs section (or a file_sd file) cannot be used
 ├── ScrapeError         one scrape failed: connection, timeout, HTTP status, body/sample limit
 ├── SelectorError       a series selector (`name{a="x"}`) is malformed
+├── ServiceConfigError  the services or slos section cannot be used (names file, entry, problem)
 └── TargetError         a target cannot be created or changed (bad URL, duplicate, bad value)
     └── TargetNotFound  no target has this id
 """
@@ -35,6 +36,10 @@ class ScrapeError(CollectorError):
 
 class SelectorError(CollectorError):
     """A series selector cannot be parsed; the message says where and why."""
+
+
+class ServiceConfigError(CollectorError):
+    """The services/slos configuration cannot be used; the message names where and why."""
 
 
 class TargetError(CollectorError):
