@@ -33,6 +33,9 @@ INSERT_CHUNK = 500
 
 _SPACES = re.compile(r"\s+")
 
+# The first published name of the analyser type, kept for code written against it.
+AnalyserLike = Analyser
+
 
 @dataclass
 class NewFeedback:
