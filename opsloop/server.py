@@ -15,6 +15,7 @@ from core.accounts import count_users, create_user, generate_password
 from core.db import session_scope
 from core.models import Role
 from core.runtime import Runtime
+from opsloop.demo import prepare_services, start_demo
 from opsloop.scheduler import build_scheduler
 from web.app import create_app
 
@@ -34,6 +35,9 @@ def ensure_admin(runtime: Runtime) -> str | None:
 def serve(runtime: Runtime) -> None:
     """Web app under waitress and the scheduler, in one process; SIGTERM stops both."""
     password = ensure_admin(runtime)
+    prepare_services(runtime)
+    if runtime.demo:
+        start_demo(runtime)
     app = create_app(runtime)
     scheduler = build_scheduler(runtime)
     server = create_server(
