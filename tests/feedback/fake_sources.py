@@ -39,7 +39,7 @@ def json_reply(data: Any, **headers: str) -> Reply:
 @contextmanager
 def serve(site: FakeSite) -> Iterator[FakeSite]:
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        def do_GET(self) -> None:
             parts = urlsplit(self.path)
             headers = {k: v for k, v in self.headers.items()}
             site.requests.append((self.path, headers))
