@@ -17,12 +17,16 @@ from web import (
     alerts,
     api,
     api_alerts,
+    api_plan,
+    api_query,
     auth,
     feedback,
     feedback_public,
     health,
+    hooks,
     overview,
     plan,
+    roadmap,
     services,
     settings_page,
 )
@@ -47,10 +51,14 @@ BLUEPRINTS = (
     alerts.bp,
     feedback.bp,
     feedback_public.bp,
+    hooks.bp,
     plan.bp,
+    roadmap.bp,
     settings_page.bp,
     api.bp,
     api_alerts.bp,
+    api_query.bp,
+    api_plan.bp,
 )
 
 
