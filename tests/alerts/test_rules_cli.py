@@ -86,7 +86,7 @@ def test_export_writes_rule_files_and_expanded_shorthands(tmp_path: Path):
         "annotations": down[0]["annotations"],
     }
     burn = document["groups"][2]["rules"]
-    page = [r for r in burn if r["labels"]["slo"] == "availability"][0]
+    page = next(r for r in burn if r["labels"]["slo"] == "availability")
     assert "[1h]" in page["expr"] and "[5m]" in page["expr"] and "> 0.0144" in page["expr"]
     assert document["groups"][0]["interval"] == "30s"
 
