@@ -110,3 +110,36 @@ class SurveyResponse(SQLModel, table=True):
     comment: str | None = Field(default=None, sa_column=Column(Text()))
     service: str | None = Field(default=None, sa_column=Column(String(120)))
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class ImportStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class ImportJob(SQLModel, table=True):
+    """A CSV upload being imported in chunks; the upload page polls its progress."""
+
+    __tablename__ = "feedback_import"
+
+    id: int | None = Field(default=None, primary_key=True)
+    filename: str = Field(sa_column=Column(String(255), nullable=False))
+    path: str = Field(sa_column=Column(String(1024), nullable=False))  # the stored upload
+    survey_slug: str | None = Field(default=None, sa_column=Column(String(80)))
+    format: str = Field(sa_column=Column(String(16), nullable=False))
+    mapping: str = Field(default="{}", sa_column=Column(Text(), nullable=False))  # JSON
+    source: str = Field(default="csv", sa_column=Column(String(80), nullable=False))
+    status: str = Field(sa_column=Column(String(16), nullable=False))
+    rows: int = Field(default=0, sa_column=Column(Integer(), nullable=False))
+    done: int = Field(default=0, sa_column=Column(Integer(), nullable=False))
+    added: int = Field(default=0, sa_column=Column(Integer(), nullable=False))
+    duplicates: int = Field(default=0, sa_column=Column(Integer(), nullable=False))
+    skipped: int = Field(default=0, sa_column=Column(Integer(), nullable=False))
+    comments_added: int = Field(default=0, sa_column=Column(Integer(), nullable=False))
+    error_count: int = Field(default=0, sa_column=Column(Integer(), nullable=False))
+    errors: str = Field(default="[]", sa_column=Column(Text(), nullable=False))  # [[line, why]]
+    message: str | None = Field(default=None, sa_column=Column(Text()))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    finished_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))

@@ -8,11 +8,13 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import col
 
 from feedback.analysis import Analyser
+from feedback.errors import FeedbackConfigError
 from feedback.models import Feedback, Survey
+from feedback.surveys import config_surveys, sync_config_surveys
 from web.state import db, runtime
 
 log = logging.getLogger(__name__)
@@ -62,3 +64,31 @@ def _configured_services() -> list[str]:
         if isinstance(name, str) and name:
             names.append(name)
     return sorted(set(names))
+
+
+def ensure_config_surveys() -> str | None:
+    """Write the config file's surveys to the database once per app; the error, if any."""
+    state = current_app.extensions.setdefault("feedback_surveys", {})
+    if "synced" in state:
+        return state.get("error")
+    rt = runtime()
+    try:
+        specs = config_surveys(rt.config)
+    except FeedbackConfigError as exc:
+        log.error("%s", exc)
+        state.update(synced=True, error=str(exc), slugs=set())
+        return str(exc)
+    session = db()
+    try:
+        sync_config_surveys(session, specs, rt.now())
+        session.commit()
+    except IntegrityError:
+        session.rollback()  # another request (or process) wrote the same survey first
+    state.update(synced=True, error=None, slugs={s.slug for s in specs})
+    return None
+
+
+def config_survey_slugs() -> set[str]:
+    ensure_config_surveys()
+    slugs: set[str] = current_app.extensions["feedback_surveys"]["slugs"]
+    return slugs
