@@ -19,8 +19,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from alerts.intake import IncomingAlert
-from alerts.models import Alert, AlertEvent, AlertState, Silence, canonical_json
-from alerts.silences import active_silences, silence_for
+from alerts.models import Alert, AlertEvent, AlertState, canonical_json
+from alerts.silences import ActiveMatchers, active_matchers, silence_id_for
 from alerts.store import service_of
 
 ALERT: Table = Alert.__table__  # type: ignore[attr-defined]
@@ -44,32 +44,40 @@ class IngestResult:
 
 
 def ingest_alerts(
-    session: Session,
-    incoming: Sequence[IncomingAlert],
-    now: datetime,
-    silences: Sequence[Silence] = (),
+    session: Session, incoming: Sequence[IncomingAlert], now: datetime
 ) -> IngestResult:
     """Store new alerts, close stored ones reported resolved; the caller commits.
 
     Run it in a transaction whose first statement is this insert: on SQLite a read before
-    the write could make the lock upgrade fail under concurrent writers.
+    the write could make the lock upgrade fail under concurrent writers. Active silences
+    are read after the insert, once the write lock is held.
     """
     alerts = _dedupe(incoming)
     if not alerts:
         return IngestResult(received=len(incoming), created=0, resolved=0, unchanged=0)
-    rows = [_row(a, now, silences) for a in alerts]
-    stmt = _insert_ignoring_conflicts(session, rows).returning(
+    stmt = _insert_ignoring_conflicts(session).returning(
         ALERT.c.id, ALERT.c.fingerprint, ALERT.c.starts_at
     )
-    created = {(fp, starts): alert_id for alert_id, fp, starts in session.execute(stmt)}
+    # executemany: SQLAlchemy's "insertmanyvalues" sends one multi-row INSERT per batch
+    # from a statement compiled once and cached, instead of compiling .values(rows) per call.
+    rows = [_row(a, now) for a in alerts]
+    created = {(fp, starts): alert_id for alert_id, fp, starts in session.execute(stmt, rows)}
+    silences = active_matchers(session, now)
     events = []
+    held: dict[str, list[int]] = {}
     for alert in alerts:
         alert_id = created.get(alert.identity)
-        if alert_id is not None:
-            # The timeline shows when the alert started, not when we heard of it.
-            closed = alert.state is AlertState.RESOLVED
-            event_at = _closed_at(alert, now) if closed else alert.starts_at
-            events.append(_event(alert_id, event_at, None, alert.state, "received"))
+        if alert_id is None:
+            continue
+        # The timeline shows when the alert started, not when we heard of it.
+        closed = alert.state is AlertState.RESOLVED
+        event_at = _closed_at(alert, now) if closed else alert.starts_at
+        events.append(_event(alert_id, event_at, None, alert.state, "received"))
+        reason = None if closed else _suppression(alert, silences)
+        if reason is not None:
+            held.setdefault(reason, []).append(alert_id)
+    for reason, ids in held.items():
+        session.execute(update(ALERT).where(ALERT.c.id.in_(ids)).values(suppressed_by=reason))
     resolved = 0
     unchanged = 0
     for alert in alerts:
@@ -103,13 +111,11 @@ def _dedupe(incoming: Sequence[IncomingAlert]) -> list[IncomingAlert]:
     return [by_identity[key] for key in sorted(by_identity)]
 
 
-def _insert_ignoring_conflicts(session: Session, rows: list[dict[str, Any]]) -> Any:
+def _insert_ignoring_conflicts(session: Session) -> Any:
     dialect = session.get_bind().dialect.name
     module: Any = postgresql if dialect == "postgresql" else sqlite
-    return (
-        module.insert(ALERT)
-        .values(rows)
-        .on_conflict_do_nothing(index_elements=["source", "fingerprint", "starts_at"])
+    return module.insert(ALERT).on_conflict_do_nothing(
+        index_elements=["source", "fingerprint", "starts_at"]
     )
 
 
@@ -117,12 +123,12 @@ def _closed_at(alert: IncomingAlert, now: datetime) -> datetime:
     return alert.ends_at or now
 
 
-def _suppression(alert: IncomingAlert, silences: Sequence[Silence]) -> str | None:
-    silence = silence_for(alert.labels, silences) if silences else None
-    return f"silence:{silence.id}" if silence is not None else None
+def _suppression(alert: IncomingAlert, silences: ActiveMatchers) -> str | None:
+    silence_id = silence_id_for(alert.labels, silences) if silences else None
+    return f"silence:{silence_id}" if silence_id is not None else None
 
 
-def _row(alert: IncomingAlert, now: datetime, silences: Sequence[Silence]) -> dict[str, Any]:
+def _row(alert: IncomingAlert, now: datetime) -> dict[str, Any]:
     resolved = alert.state is AlertState.RESOLVED
     return {
         "fingerprint": alert.fingerprint,
@@ -142,7 +148,7 @@ def _row(alert: IncomingAlert, now: datetime, silences: Sequence[Silence]) -> di
         "keep_firing_until": None,
         "generator_url": alert.generator_url,
         "receiver": alert.receiver,
-        "suppressed_by": None if resolved else _suppression(alert, silences),
+        "suppressed_by": None,
         "acked_by": None,
         "acked_at": None,
         "rule_group": None,
@@ -177,7 +183,7 @@ def _close(session: Session, alert: IncomingAlert, now: datetime) -> int | None:
 
 
 def _refresh(
-    session: Session, alert: IncomingAlert, now: datetime, silences: Sequence[Silence]
+    session: Session, alert: IncomingAlert, now: datetime, silences: ActiveMatchers
 ) -> None:
     """A re-sent firing alert: note when it was last seen, take its current annotations.
 
@@ -216,10 +222,10 @@ def _event(
 def receive_alerts(
     session: Session, incoming: Sequence[IncomingAlert], now: datetime
 ) -> IngestResult:
-    """The intake use case: read active silences, then store in one write transaction."""
-    silences = active_silences(session, now)
-    # End the read transaction first, so the write one starts with its insert (see above).
+    """The intake use case: one write transaction, committed."""
+    # End whatever read transaction the session has open (the token check), so that the
+    # write transaction starts with its insert (see ingest_alerts).
     session.commit()
-    result = ingest_alerts(session, incoming, now, silences)
+    result = ingest_alerts(session, incoming, now)
     session.commit()
     return result
