@@ -7,19 +7,26 @@ Sections read: `rule_files`, `alerting.shorthands`, `global.evaluation_interval`
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy.engine import Engine
+
 from alerts.durations import parse_duration
-from alerts.errors import RuleError
+from alerts.errors import AlertsError, RuleError
 from alerts.grouping import DispatchContext
 from alerts.receivers import NotifyConfig, parse_notify_config
 from alerts.rules import DEFAULT_INTERVAL_S, RuleGroup, load_rule_files
 from alerts.shorthands import parse_shorthands, shorthand_groups
+from collector.errors import CollectorError
+from collector.health import HealthState, service_health
 from collector.services import ServiceSpec, load_services
+from collector.storage import DatabaseSource
+from core.clock import to_ms
 from core.config import RawConfig
 from core.errors import ConfigError
+from core.runtime import Runtime
 
 
 @dataclass(frozen=True)
@@ -77,3 +84,37 @@ def load_alerting_config(
         ),
         services=tuple(services),
     )
+
+
+def health_down(engine: Engine, services: Sequence[ServiceSpec]) -> Callable[[datetime], set[str]]:
+    """Services (parents of others) whose health is down at a time, from stored samples."""
+    parents = {p for s in services for p in s.depends_on}
+    watched = [s for s in services if s.name in parents]
+    source = DatabaseSource(engine)
+
+    def down(now: datetime) -> set[str]:
+        return {
+            s.name
+            for s in watched
+            if service_health(source, s, to_ms(now)).state is HealthState.DOWN
+        }
+
+    return down
+
+
+def alerting_for(runtime: Runtime) -> AlertingConfig:
+    """The runtime's alerting config, parsed once; a bad rule file is a configuration error."""
+    cached = runtime.areas.get("alerts")
+    if isinstance(cached, AlertingConfig):
+        return cached
+    try:
+        services = load_services(runtime.config)
+        config = load_alerting_config(
+            runtime.config,
+            runtime.settings.public_url,
+            down_services=health_down(runtime.engine, services),
+        )
+    except (AlertsError, CollectorError) as exc:
+        raise ConfigError(str(exc)) from exc
+    runtime.areas["alerts"] = config
+    return config

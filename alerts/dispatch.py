@@ -42,6 +42,7 @@ from alerts.senders import DeliveryResult, go_time, sender_for
 
 log = logging.getLogger(__name__)
 
+DISPATCH_INTERVAL_S = 5.0
 MAX_ATTEMPTS = 8
 BACKOFF_BASE_S = 10.0
 BACKOFF_MAX_S = 600.0

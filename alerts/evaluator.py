@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, or_, select
 
 from alerts.errors import RuleError
@@ -30,7 +31,9 @@ from alerts.rules import AlertRule, RuleGroup
 from alerts.store import upsert_own_alert
 from collector.promql import QueryError, evaluate_instant
 from collector.series import SeriesSource
+from collector.storage import DatabaseSource
 from core.clock import as_utc, to_ms
+from core.db import session_scope
 
 log = logging.getLogger(__name__)
 
@@ -163,3 +166,9 @@ def evaluate_groups(
     session: Session, groups: Sequence[RuleGroup], source: SeriesSource, now: datetime
 ) -> list[GroupReport]:
     return [evaluate_group(session, group, source, now) for group in groups]
+
+
+def run_rule_group(engine: Engine, group: RuleGroup, now: datetime) -> GroupReport:
+    """The scheduled job's work: evaluate one group on the stored samples and commit."""
+    with session_scope(engine) as session:
+        return evaluate_group(session, group, DatabaseSource(engine), now)

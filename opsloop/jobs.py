@@ -26,7 +26,24 @@ def collector_jobs(runtime: Runtime) -> list[JobSpec]:
 
 
 def alerts_jobs(runtime: Runtime) -> list[JobSpec]:
-    return []
+    """One evaluation job per rule group (at its interval), and notification dispatch."""
+    from alerts.config import alerting_for
+    from alerts.dispatch import DISPATCH_INTERVAL_S, run_dispatch
+    from alerts.evaluator import run_rule_group
+    from alerts.rules import RuleGroup
+
+    def rule_job(group: RuleGroup) -> Callable[[Runtime], object]:
+        return lambda rt: run_rule_group(rt.engine, group, rt.now())
+
+    def dispatch(rt: Runtime) -> object:
+        return run_dispatch(rt.engine, alerting_for(rt).dispatch, rt.now())
+
+    config = alerting_for(runtime)
+    jobs = [
+        JobSpec(f"alerts.rules.{g.name}", rule_job(g), config.interval_of(g)) for g in config.groups
+    ]
+    jobs.append(JobSpec("alerts.dispatch", dispatch, DISPATCH_INTERVAL_S))
+    return jobs
 
 
 def feedback_jobs(runtime: Runtime) -> list[JobSpec]:
@@ -34,7 +51,39 @@ def feedback_jobs(runtime: Runtime) -> list[JobSpec]:
 
 
 def plan_jobs(runtime: Runtime) -> list[JobSpec]:
-    return []
+    """Triage (alerts, themes: every minute; SLO burn: every 5 minutes), rescoring,
+    regression flags and verification."""
+    from collector.services import ServiceSpec, load_services
+    from plan.config import plan_config_for
+    from plan.periodic import run_rescore, run_triage, run_verification
+    from plan.signals import error_ratio_probe, slo_observations, watched_services
+
+    plan_config_for(runtime)  # a bad `plan:` section stops the start with its message
+
+    def services(rt: Runtime) -> list[ServiceSpec]:
+        configured = rt.areas.get("services")
+        return watched_services(rt.engine, configured or load_services(rt.config), rt.now())
+
+    def slo_triage(rt: Runtime) -> object:
+        observed = slo_observations(rt.engine, services(rt), rt.now())
+        return run_triage(rt.engine, plan_config_for(rt), rt.now(), observed)
+
+    def verification(rt: Runtime) -> object:
+        probe = error_ratio_probe(rt.engine, services(rt))
+        return run_verification(rt.engine, plan_config_for(rt), rt.now(), probe)
+
+    def triage(rt: Runtime) -> object:
+        return run_triage(rt.engine, plan_config_for(rt), rt.now())
+
+    def rescore(rt: Runtime) -> object:
+        return run_rescore(rt.engine, plan_config_for(rt), rt.now())
+
+    return [
+        JobSpec("plan.triage", triage, 60),
+        JobSpec("plan.slo_triage", slo_triage, 300),
+        JobSpec("plan.rescore", rescore, 300),
+        JobSpec("plan.verification", verification, 600),
+    ]
 
 
 def all_jobs(runtime: Runtime) -> list[JobSpec]:
