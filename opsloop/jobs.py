@@ -47,7 +47,33 @@ def alerts_jobs(runtime: Runtime) -> list[JobSpec]:
 
 
 def feedback_jobs(runtime: Runtime) -> list[JobSpec]:
-    return []
+    """Poll each feedback source, cluster new feedback into themes; a demo stream with --demo."""
+    from core.errors import ConfigError
+    from feedback.errors import FeedbackConfigError
+    from feedback.runs import CLUSTER_INTERVAL_S, FeedbackRuns
+    from feedback.sources import SourceConfig
+
+    try:
+        runs = FeedbackRuns.from_config(runtime.config)
+    except FeedbackConfigError as exc:
+        raise ConfigError(str(exc)) from exc
+    runtime.areas["feedback_runs"] = runs
+
+    def poll_job(source: SourceConfig) -> Callable[[Runtime], object]:
+        return lambda rt: runs.poll(rt.engine, source, rt.now())
+
+    jobs = [
+        JobSpec(f"feedback.poll.{source.name}", poll_job(source), check_s)
+        for source, check_s in runs.polled_sources()
+    ]
+    jobs.append(
+        JobSpec("feedback.themes", lambda rt: runs.cluster(rt.engine, rt.now()), CLUSTER_INTERVAL_S)
+    )
+    if runtime.demo:
+        from feedback.demo import INTERVAL_S
+
+        jobs.append(JobSpec("feedback.demo", lambda rt: runs.demo(rt.engine, rt.now()), INTERVAL_S))
+    return jobs
 
 
 def plan_jobs(runtime: Runtime) -> list[JobSpec]:
