@@ -9,8 +9,10 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import threading
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -67,6 +69,30 @@ def _id_cache(engine: Engine) -> dict[str, int]:
     if cache is None:
         cache = _ID_CACHES[engine] = {}
     return cache
+
+
+_WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
+_LOCKS_LOCK = threading.Lock()
+
+
+def write_lock(engine: Engine) -> AbstractContextManager[Any]:
+    """Serialise this process's write transactions on SQLite (one writer at a time anyway).
+
+    Without it, two scrape threads that both read before writing hit SQLite's "database is
+    locked" at once, without waiting for the busy timeout. PostgreSQL needs no such lock.
+    """
+    if engine.dialect.name != "sqlite":
+        return nullcontext()
+    with _LOCKS_LOCK:
+        lock = _WRITE_LOCKS.get(engine)
+        if lock is None:
+            lock = _WRITE_LOCKS[engine] = threading.Lock()
+    return lock
+
+
+def forget_series_ids(engine: Engine) -> None:
+    """Drop cached series ids (after a rollback, or after series rows were deleted)."""
+    _ID_CACHES.pop(engine, None)
 
 
 def insert_ignore(conn: Connection, table: Any) -> Any:
@@ -141,7 +167,7 @@ def store_samples(
     `kinds` maps a sample name to its metric type (counter, gauge, ...), kept on new series.
     """
     if isinstance(bind, Engine):
-        with bind.begin() as conn:
+        with write_lock(bind), bind.begin() as conn:
             return store_samples(conn, target_id, samples, now_ms, kinds=kinds)
     listed = list(samples)
     kinds = kinds or {}

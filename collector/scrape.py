@@ -1,0 +1,358 @@
+"""One scrape of one target: fetch like Prometheus, parse, relabel, store, record the outcome."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import requests
+from sqlalchemy import Connection, insert, update
+from sqlalchemy.engine import Engine
+
+from collector.config import JobConfig
+from collector.errors import ParseError, ScrapeError
+from collector.exposition import Exposition, parse
+from collector.models import Health, ScrapeRun, Target
+from collector.relabel import relabel
+from collector.storage import (
+    ensure_series,
+    forget_series_ids,
+    insert_samples,
+    mark_seen,
+    mark_stale,
+    store_samples,
+    write_lock,
+)
+from collector.targets import target_labels
+from core import __version__
+from core.clock import to_ms
+
+# What Prometheus 3 sends by default (scrape_protocols OpenMetricsText1.0.0,
+# OpenMetricsText0.0.1, PrometheusText1.0.0, PrometheusText0.0.4; q from 0.6 down).
+ACCEPT_HEADER = (
+    "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,"
+    "application/openmetrics-text;version=0.0.1;q=0.5,"
+    "text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,"
+    "text/plain;version=0.0.4;q=0.3,"
+    "*/*;q=0.2"
+)
+USER_AGENT = f"opsloop/{__version__}"
+_CHUNK_BYTES = 64 * 1024
+_local = threading.local()
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    """A snapshot of a target row: what a scrape needs, safe to hand to another thread."""
+
+    id: int
+    job: str
+    url: str
+    labels: dict[str, str]
+    interval_s: float
+    timeout_s: float
+
+    @classmethod
+    def of(cls, target: Target) -> TargetSpec:
+        """`labels` are all the target's labels: job, instance and its own."""
+        assert target.id is not None
+        return cls(
+            target.id,
+            target.job,
+            target.url,
+            target_labels(target),
+            target.interval_s,
+            target.timeout_s,
+        )
+
+
+@dataclass
+class SeriesMemo:
+    """Per target: exposition text of a series -> its id (None: dropped by relabelling).
+
+    Prometheus keeps the same cache: a series seen before costs a dict lookup, not a
+    rebuild of its labels and a database round trip.
+    """
+
+    ids: dict[str, int | None] = field(default_factory=dict)
+    live: set[int] = field(default_factory=set)
+    fingerprint: str = ""
+
+
+@dataclass
+class ScrapeOutcome:
+    target_id: int
+    started_at: datetime
+    duration_s: float
+    scraped: int = 0
+    post_relabel: int = 0
+    series_added: int = 0
+    error: str | None = None
+
+    @property
+    def up(self) -> bool:
+        return self.error is None
+
+
+def _session() -> requests.Session:
+    session: requests.Session | None = getattr(_local, "session", None)
+    if session is None:
+        session = _local.session = requests.Session()
+    return session
+
+
+def fetch(
+    url: str,
+    *,
+    timeout_s: float,
+    body_limit_bytes: int,
+    headers: dict[str, str] | None = None,
+    basic_auth: tuple[str, str] | None = None,
+) -> tuple[str, str | None]:
+    """GET an exposition as Prometheus does; (decoded body, Content-Type) or ScrapeError.
+
+    The limit applies to the uncompressed body; the timeout to the whole exchange.
+    """
+    deadline = time.monotonic() + timeout_s
+    sent = {
+        "Accept": ACCEPT_HEADER,
+        "Accept-Encoding": "gzip",
+        "User-Agent": USER_AGENT,
+        "X-Prometheus-Scrape-Timeout-Seconds": f"{timeout_s:g}",
+        **(headers or {}),
+    }
+    try:
+        with _session().get(
+            url, headers=sent, auth=basic_auth, timeout=timeout_s, stream=True
+        ) as resp:
+            if resp.status_code != 200:
+                raise ScrapeError(f"server returned HTTP status {resp.status_code} {resp.reason}")
+            chunks, size = [], 0
+            # read1 returns what has arrived, so the deadline is checked while a slow
+            # target drips its answer (stream() would wait for full 64 KiB chunks).
+            while chunk := resp.raw.read1(_CHUNK_BYTES, decode_content=True):
+                size += len(chunk)
+                if body_limit_bytes and size > body_limit_bytes:
+                    raise ScrapeError(
+                        f"body size limit exceeded: more than {body_limit_bytes} bytes"
+                    )
+                if time.monotonic() > deadline:
+                    raise ScrapeError(f"timeout: no complete answer within {timeout_s:g}s")
+                chunks.append(chunk)
+            content_type = resp.headers.get("Content-Type")
+    except requests.Timeout as exc:
+        raise ScrapeError(f"timeout: no answer within {timeout_s:g}s") from exc
+    except requests.RequestException as exc:
+        raise ScrapeError(f"cannot fetch: {_short(exc)}") from exc
+    except OSError as exc:  # read errors surfacing from urllib3's stream
+        raise ScrapeError(f"cannot read the answer: {_short(exc)}") from exc
+    try:
+        return b"".join(chunks).decode("utf-8"), content_type
+    except UnicodeDecodeError as exc:
+        raise ScrapeError(f"the body is not UTF-8: {exc.reason} at byte {exc.start}") from exc
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc)
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def target_sample_labels(
+    scraped: dict[str, str], target_labels: dict[str, str], honor_labels: bool
+) -> dict[str, str]:
+    """Add the target's labels to scraped ones, exactly as Prometheus's mutateSampleLabels.
+
+    honor_labels false: the target wins, a clashing scraped value moves to exported_<name>
+    (exported_exported_<name> when that is taken, shortest names first); true: the scraped
+    value wins. Empty values mean "no label" and are dropped.
+    """
+    labels = {k: v for k, v in scraped.items() if v}
+    clashes = []
+    for name, value in target_labels.items():
+        if honor_labels and labels.get(name):
+            continue
+        if labels.get(name):
+            clashes.append((name, labels[name]))
+        labels[name] = value
+    for name, value in sorted(clashes, key=lambda c: len(c[0])):
+        new = "exported_" + name
+        while labels.get(new):
+            new = "exported_" + new
+        labels[new] = value
+    return {k: v for k, v in labels.items() if v}
+
+
+def _fingerprint(target: TargetSpec, job: JobConfig) -> str:
+    return json.dumps([target.labels, repr(job.metric_relabel), job.honor_labels], sort_keys=True)
+
+
+def ingest(
+    conn: Connection,
+    target: TargetSpec,
+    job: JobConfig,
+    exposition: Exposition,
+    scrape_ms: int,
+    memo: SeriesMemo,
+    now: datetime,
+) -> tuple[int, int]:
+    """Store a parsed exposition for a target; (samples kept after relabelling, series added)."""
+    fingerprint = _fingerprint(target, job)
+    if memo.fingerprint != fingerprint:
+        memo.ids.clear()
+        memo.fingerprint = fingerprint
+    ids = memo.ids
+    kinds: dict[str, str] | None = None
+    new_keys: list[str] = []
+    new_set: set[str] = set()
+    new_items: list[tuple[str, dict[str, str], str | None]] = []
+    for sample, key in zip(exposition.samples, exposition.keys, strict=True):
+        if key in ids or key in new_set:
+            continue
+        labels = target_sample_labels(sample.labels, target.labels, job.honor_labels)
+        labels["__name__"] = sample.name
+        kept = relabel(labels, job.metric_relabel)
+        if kept is None:
+            ids[key] = None
+            continue
+        kinds = kinds if kinds is not None else exposition.kinds()
+        name = kept.pop("__name__", sample.name)
+        new_keys.append(key)
+        new_set.add(key)
+        new_items.append((name, kept, kinds.get(sample.name)))
+    if job.sample_limit:
+        kept_count = sum(1 for k in exposition.keys if k in new_set or ids.get(k) is not None)
+        if kept_count > job.sample_limit:
+            raise ScrapeError(f"sample_limit exceeded: {kept_count} samples > {job.sample_limit}")
+    added = 0
+    if new_items:
+        new_ids, added = ensure_series(conn, new_items, target.id, now)
+        ids.update(zip(new_keys, new_ids, strict=True))
+    rows = []
+    for sample, key in zip(exposition.samples, exposition.keys, strict=True):
+        sid = ids[key]
+        if sid is not None:
+            ts = scrape_ms if sample.timestamp_ms is None else sample.timestamp_ms
+            rows.append((sid, ts, sample.value))
+    insert_samples(conn, rows)
+    current = {sid for sid, _, _ in rows}
+    mark_stale(conn, memo.live - current, now)
+    mark_seen(conn, current - memo.live, now)
+    memo.live = current
+    return len(rows), added
+
+
+SYNTHETIC = (
+    "up",
+    "scrape_duration_seconds",
+    "scrape_samples_scraped",
+    "scrape_samples_post_metric_relabeling",
+    "scrape_series_added",
+)
+
+
+@dataclass(frozen=True)
+class _Synthetic:
+    name: str
+    labels: dict[str, str]
+    value: float
+    timestamp_ms: int | None
+
+
+def scrape_target(
+    engine: Engine,
+    target: TargetSpec,
+    job: JobConfig,
+    memo: SeriesMemo,
+    clock: Callable[[], datetime],
+) -> ScrapeOutcome:
+    """Scrape one target and store everything, including the synthetic series; never raises
+    for a failure of the target itself (that is recorded as up=0 and last_error)."""
+    started_at = clock()
+    scrape_ms = to_ms(started_at)
+    t0 = time.perf_counter()
+    outcome = ScrapeOutcome(target.id, started_at, 0.0)
+    exposition: Exposition | None = None
+    try:
+        body, content_type = fetch(
+            target.url,
+            timeout_s=target.timeout_s,
+            body_limit_bytes=job.body_limit_bytes,
+            headers=job.headers,
+            basic_auth=job.basic_auth,
+        )
+        exposition = parse(body, content_type)
+        outcome.scraped = len(exposition.samples)
+    except (ScrapeError, ParseError) as exc:
+        outcome.error = f"parse error: {exc}" if isinstance(exc, ParseError) else str(exc)
+    try:
+        with write_lock(engine), engine.begin() as conn:
+            if exposition is not None:
+                outcome.post_relabel, outcome.series_added = ingest(
+                    conn, target, job, exposition, scrape_ms, memo, started_at
+                )
+    except ScrapeError as exc:
+        outcome.error = str(exc)
+        _forget(engine, memo)
+    except Exception:
+        _forget(engine, memo)
+        raise
+    if outcome.error is not None and memo.live:
+        with write_lock(engine), engine.begin() as conn:  # a failed scrape: all stale
+            mark_stale(conn, memo.live, started_at)
+        memo.live = set()
+    outcome.duration_s = time.perf_counter() - t0
+    record_outcome(engine, target, outcome, scrape_ms)
+    return outcome
+
+
+def _forget(engine: Engine, memo: SeriesMemo) -> None:
+    # A rolled-back transaction may have created series ids that no longer exist.
+    memo.ids.clear()
+    memo.live = set()
+    forget_series_ids(engine)
+
+
+def record_outcome(
+    engine: Engine, target: TargetSpec, outcome: ScrapeOutcome, scrape_ms: int
+) -> None:
+    """Synthetic series as Prometheus writes them, the target's status, and a scrape_run."""
+    labels = dict(target.labels)
+    values = (
+        1.0 if outcome.up else 0.0,
+        outcome.duration_s,
+        float(outcome.scraped),
+        float(outcome.post_relabel),
+        float(outcome.series_added),
+    )
+    synthetic = [
+        _Synthetic(n, labels, v, scrape_ms) for n, v in zip(SYNTHETIC, values, strict=True)
+    ]
+    with write_lock(engine), engine.begin() as conn:
+        store_samples(
+            conn, target.id, synthetic, scrape_ms, kinds=dict.fromkeys(SYNTHETIC, "gauge")
+        )
+        conn.execute(
+            update(Target.__table__)  # type: ignore[attr-defined]
+            .where(Target.__table__.c.id == target.id)  # type: ignore[attr-defined]
+            .values(
+                health=(Health.UP if outcome.up else Health.DOWN).value,
+                last_scrape_at=outcome.started_at,
+                last_duration_s=outcome.duration_s,
+                last_samples=outcome.post_relabel,
+                last_error=outcome.error,
+            )
+        )
+        conn.execute(
+            insert(ScrapeRun.__table__),  # type: ignore[attr-defined]
+            {
+                "target_id": target.id,
+                "started_at": outcome.started_at,
+                "duration_s": outcome.duration_s,
+                "samples": outcome.post_relabel,
+                "error": outcome.error,
+            },
+        )
