@@ -32,6 +32,7 @@ import re
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from core.runtime import Runtime
 from plan.errors import PlanConfigError
 from plan.models import ExportTarget
 
@@ -210,4 +211,22 @@ def load_exporters(section: Any, where: str = "<config>") -> dict[ExportTarget, 
         )
         options = {k: v for k, v in entry.items() if k not in {"type", "timeout"}}
         found[target] = ExporterConfig(type=target, options=options, timeout_s=timeout_s)
+    return found
+
+
+def plan_config_for(runtime: Runtime) -> PlanConfig:
+    """The `plan` section of the runtime's config, parsed once per process and cached."""
+    if "plan" not in runtime.areas:
+        where = str(runtime.config.path or "<config>")
+        runtime.areas["plan"] = load_plan_config(runtime.config.section("plan"), where)
+    cfg: PlanConfig = runtime.areas["plan"]
+    return cfg
+
+
+def exporters_for(runtime: Runtime) -> dict[ExportTarget, ExporterConfig]:
+    """The `exporters` section of the runtime's config, parsed once per process and cached."""
+    if "plan_exporters" not in runtime.areas:
+        where = str(runtime.config.path or "<config>")
+        runtime.areas["plan_exporters"] = load_exporters(runtime.config.section("exporters"), where)
+    found: dict[ExportTarget, ExporterConfig] = runtime.areas["plan_exporters"]
     return found

@@ -2,6 +2,7 @@
 
 PlanError
 ├── PlanConfigError     the `plan` or `exporters` config section is unusable
+│                       (also a core ConfigError, so the CLI reports it as one)
 ├── ItemError           a change to items that cannot be made (bad field, bad status)
 │   └── ItemNotFound    an item id that does not exist
 ├── DeployError         a deploy marker that cannot be recorded (unknown items, bad fields)
@@ -11,12 +12,14 @@ PlanError
 
 from __future__ import annotations
 
+from core.errors import ConfigError
+
 
 class PlanError(Exception):
     """Base of every error raised by the plan package."""
 
 
-class PlanConfigError(PlanError):
+class PlanConfigError(PlanError, ConfigError):
     """The config file's `plan` or `exporters` section cannot be used; names the place."""
 
 

@@ -15,7 +15,7 @@ from flask.typing import ResponseReturnValue
 from sqlmodel import col, select
 
 from core.models import Role
-from plan.config import ExporterConfig, PlanConfig, load_exporters, load_plan_config
+from plan.config import ExporterConfig, PlanConfig, exporters_for, plan_config_for
 from plan.errors import ItemError
 from plan.items import RankedItem, ranked_items, set_status
 from plan.models import ExportTarget, Item, ItemKind, ItemStatus
@@ -42,23 +42,13 @@ CSV_FIELDS = (
 
 
 def plan_config() -> PlanConfig:
-    """The `plan` section, parsed once per app (a config change takes a restart/reload,
-    and the next read ranks with the new weights)."""
-    rt = runtime()
-    if "plan" not in rt.areas:
-        where = str(rt.config.path or "<config>")
-        rt.areas["plan"] = load_plan_config(rt.config.section("plan"), where)
-    cfg: PlanConfig = rt.areas["plan"]
-    return cfg
+    """The `plan` section, parsed once per process; scores are computed at read time with
+    these weights, so the next page load after a config reload ranks with the new ones."""
+    return plan_config_for(runtime())
 
 
 def exporters() -> dict[ExportTarget, ExporterConfig]:
-    rt = runtime()
-    if "plan_exporters" not in rt.areas:
-        where = str(rt.config.path or "<config>")
-        rt.areas["plan_exporters"] = load_exporters(rt.config.section("exporters"), where)
-    found: dict[ExportTarget, ExporterConfig] = rt.areas["plan_exporters"]
-    return found
+    return exporters_for(runtime())
 
 
 def can_edit() -> bool:
