@@ -21,6 +21,8 @@ DEFAULT_INTERVAL_S = 60.0
 DEFAULT_TIMEOUT_S = 10.0
 DEFAULT_BODY_LIMIT_BYTES = 16 * 1024 * 1024
 DEFAULT_FILE_SD_REFRESH_S = 300.0
+DEFAULT_RAW_RETENTION_S = 48 * 3600.0
+DEFAULT_ROLLUP_RETENTION_S = 90 * 86400.0
 
 _DURATION = re.compile(r"(\d+)(ms|y|w|d|h|m|s)")
 _DURATION_S = {
@@ -96,6 +98,8 @@ class ScrapeConfig:
     body_limit_bytes: int = DEFAULT_BODY_LIMIT_BYTES
     sample_limit: int = 0
     jobs: tuple[JobConfig, ...] = ()
+    raw_retention_s: float = DEFAULT_RAW_RETENTION_S
+    rollup_retention_s: float = DEFAULT_ROLLUP_RETENTION_S
     base_dir: Path = field(default_factory=Path.cwd)
     source: str = "<config>"
 
@@ -302,12 +306,20 @@ def load_scrape_config(raw_config: RawConfig) -> ScrapeConfig:
         if job.job_name in seen:
             raise ScrapeConfigError(f"{src}: job {job.job_name!r} is defined twice")
         seen.add(job.job_name)
+    raw_keep = DEFAULT_RAW_RETENTION_S
+    if "raw_retention" in glob:
+        raw_keep = parse_duration_s(glob["raw_retention"], f"{src}: global.raw_retention")
+    rollup_keep = DEFAULT_ROLLUP_RETENTION_S
+    if "rollup_retention" in glob:
+        rollup_keep = parse_duration_s(glob["rollup_retention"], f"{src}: global.rollup_retention")
     return ScrapeConfig(
         interval_s=defaults.interval_s,
         timeout_s=defaults.timeout_s,
         body_limit_bytes=defaults.body_limit_bytes,
         sample_limit=defaults.sample_limit,
         jobs=tuple(jobs),
+        raw_retention_s=raw_keep,
+        rollup_retention_s=rollup_keep,
         base_dir=defaults.base_dir,
         source=src,
     )
