@@ -50,7 +50,7 @@ def evidence_link(ev: Evidence, service: str | None) -> str | None:
         theme = int(key) if key.isdigit() else None
         return _first_url(
             ("feedback.detail", {"feedback_id": fid}),
-            ("feedback.theme", {"theme_id": theme}),
+            ("themes.detail", {"theme_id": theme}),
             ("feedback.index", {"theme": theme}),
         )
     if ev.kind == EvidenceKind.SLO_BURN.value and service:
