@@ -22,7 +22,15 @@ class JobSpec:
 
 
 def collector_jobs(runtime: Runtime) -> list[JobSpec]:
-    return []
+    """Target sync (config, file_sd, self), a 1 s scrape tick, rollups and retention."""
+    from collector import runner
+
+    runner.collector_state(runtime)  # a bad scrape config stops the start with its message
+    return [
+        JobSpec("collector.targets", runner.sync_targets, runner.TARGET_SYNC_S),
+        JobSpec("collector.scrape", runner.scrape_due_targets, runner.SCRAPE_TICK_S),
+        JobSpec("collector.rollups", runner.roll_up_and_retain, runner.ROLLUP_EVERY_S),
+    ]
 
 
 def alerts_jobs(runtime: Runtime) -> list[JobSpec]:
