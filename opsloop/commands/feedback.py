@@ -105,3 +105,10 @@ def _print_report(file: Path, report: ImportReport, was_dry_run: bool) -> None:
         f"{report.comments_added} comments to the inbox"
         + (" (dry run: nothing stored)" if was_dry_run else "")
     )
+
+
+# Polling and clustering commands live in their own module (the analysis side of feedback).
+from opsloop.commands.feedback_sources import cluster, poll  # noqa: E402
+
+feedback.add_command(poll)
+feedback.add_command(cluster)

@@ -95,3 +95,27 @@ def test_a_document_that_is_no_feed_is_reported(session, site):
     assert "not an RSS or Atom feed" in report.error
     missing = poll_source(session, _feed(site, "/gone", name="gone"), NOW, Analyser())
     assert "HTTP 404" in missing.error
+
+
+def test_the_poll_and_cluster_commands_work_from_the_command_line(tmp_path, site):
+    from tests.opsloop.test_cli import run_opsloop
+
+    config = tmp_path / "opsloop.yaml"
+    config.write_text(
+        "feedback_sources:\n"
+        f"  - {{name: comments, type: feed, url: '{site.url}/comments.atom'}}\n"
+        f"  - {{name: broken, type: feed, url: '{site.url}/gone'}}\n"
+    )
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "OPSLOOP_CONFIG": str(config)}
+    polled = run_opsloop(["feedback", "poll", "comments"], env, tmp_path=tmp_path)
+    assert polled.returncode == 0, polled.stderr
+    assert "comments: 2 new" in polled.stdout
+    again = run_opsloop(["feedback", "poll", "comments"], env, tmp_path=tmp_path)
+    assert "not due yet" in again.stdout
+    failing = run_opsloop(["feedback", "poll", "broken"], env, tmp_path=tmp_path)
+    assert failing.returncode == 1 and "HTTP 404" in failing.stdout
+    unknown = run_opsloop(["feedback", "poll", "nope"], env, tmp_path=tmp_path)
+    assert unknown.returncode == 1 and "no configured source named nope" in unknown.stderr
+    clustered = run_opsloop(["feedback", "cluster"], env, tmp_path=tmp_path)
+    assert clustered.returncode == 0, clustered.stderr
+    assert "clustered 2 feedback item(s)" in clustered.stdout
