@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import urlsplit
 
@@ -27,7 +28,7 @@ from feedback.inbox import (
     set_spam,
     theme_labels,
 )
-from feedback.models import Sentiment
+from feedback.models import Feedback, Sentiment, SurveyResponse
 from web.security import require_role
 from web.state import db, runtime
 
@@ -71,6 +72,24 @@ def index() -> ResponseReturnValue:
         form_url=runtime().settings.public_url + url_for("feedback_public.form"),
     )
     return html, 400 if error else 200
+
+
+@bp.get("/inbox/<int:feedback_id>")
+def detail(feedback_id: int) -> ResponseReturnValue:
+    session = db()
+    item = session.get(Feedback, feedback_id)
+    if item is None:
+        abort(404, description=f"There is no feedback {feedback_id}.")
+    response = (
+        session.get(SurveyResponse, item.survey_response_id) if item.survey_response_id else None
+    )
+    return render_template(
+        "feedback/detail.html",
+        item=item,
+        theme=theme_labels(session).get(item.theme_id) if item.theme_id else None,
+        survey_response=response,
+        answers=json.loads(response.answers) if response else {},
+    )
 
 
 @bp.post("/inbox/<int:feedback_id>/spam")

@@ -132,3 +132,10 @@ def test_pages_of_fifty(auth_client, engine):
     assert "page 1 of 3 (120 items)" in first and "older →" in first
     last = auth_client.get("/feedback/inbox?page=3").get_data(as_text=True)
     assert last.count('class="feedback-text"') == 20 and "← newer" in last
+
+
+def test_the_detail_page_shows_one_item_with_its_link(auth_client, seeded):
+    html = auth_client.get(f"/feedback/inbox/{seeded['p1']}").get_data(as_text=True)
+    assert "I love the new dashboard" in html and "forum (discourse)" in html
+    assert 'href="https://forum.example.com/t/1"' in html
+    assert auth_client.get("/feedback/inbox/999999").status_code == 404

@@ -142,3 +142,24 @@ def test_an_editor_creates_a_csat_survey_and_a_viewer_cannot(client, engine, mak
 def test_a_bad_survey_in_the_config_file_is_named_on_the_page(auth_client):
     html = auth_client.get("/feedback/surveys/").get_data(as_text=True)
     assert "feedback.surveys[1]: x: kind must be nps, csat or ces" in html
+
+
+def test_an_editor_edits_a_survey_but_not_one_from_the_config_file(client, make_user):
+    login(client, "ed", make_user("ed", Role.EDITOR))
+    page = client.get("/feedback/surveys/new").get_data(as_text=True)
+    token = csrf_token_from(page)
+    new = {"csrf_token": token, "slug": "ces-1", "kind": "ces", "title": "Effort", "active": "on"}
+    assert client.post("/feedback/surveys/new", data=new).status_code == 302
+    form = client.get("/feedback/surveys/ces-1/edit").get_data(as_text=True)
+    assert 'value="Effort"' in form
+    saved = client.post(
+        "/feedback/surveys/ces-1/edit", data={"csrf_token": token, "title": "Effort score"}
+    )
+    assert saved.status_code == 302
+    closed = client.get("/s/ces-1")  # "active" was not ticked: the survey is closed now
+    assert closed.status_code == 410 and "Effort score" in closed.get_data(as_text=True)
+    from_config = client.get("/feedback/surveys/acme-nps/edit")
+    assert from_config.status_code == 302
+    assert "defined in the config file" in client.get(from_config.headers["Location"]).get_data(
+        as_text=True
+    )
