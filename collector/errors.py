@@ -6,7 +6,8 @@ CollectorError
 ├── ScrapeError         one scrape failed: connection, timeout, HTTP status, body/sample limit
 ├── SelectorError       a series selector (`name{a="x"}`) is malformed
 ├── ServiceConfigError  the services or slos section cannot be used (names file, entry, problem)
-└── TargetError         a target cannot be created or changed (bad URL, duplicate, bad value)
+└── TargetError         a target cannot be created or changed (bad URL, bad value)
+    ├── TargetConflict  another target has this (job, url), or the config file owns it
     └── TargetNotFound  no target has this id
 """
 
@@ -44,6 +45,10 @@ class ServiceConfigError(CollectorError):
 
 class TargetError(CollectorError):
     """A target cannot be created or changed as asked."""
+
+
+class TargetConflict(TargetError):
+    """The change clashes with another target or with the config file that owns this one."""
 
 
 class TargetNotFound(TargetError):

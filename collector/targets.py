@@ -14,7 +14,7 @@ import yaml
 from sqlmodel import Session, col, select
 
 from collector.config import ScrapeConfig, StaticTarget, parse_target_groups
-from collector.errors import ScrapeConfigError, TargetError, TargetNotFound
+from collector.errors import ScrapeConfigError, TargetConflict, TargetError, TargetNotFound
 from collector.models import Health, Target, TargetSource
 from collector.storage import insert_ignore
 
@@ -132,7 +132,7 @@ def create_target(
     validate(job=job, url=url, labels=labels, interval_s=interval_s, timeout_s=timeout_s)
     existing = session.exec(select(Target).where(Target.job == job, Target.url == url)).first()
     if existing is not None:
-        raise TargetError(f"job {job!r} already has a target {url!r} (id {existing.id})")
+        raise TargetConflict(f"job {job!r} already has a target {url!r} (id {existing.id})")
     target = Target(
         job=job,
         url=url,
@@ -172,13 +172,24 @@ def update_target(session: Session, target_id: int, changes: Mapping[str, Any]) 
     if (job, url) != (target.job, target.url):
         clash = session.exec(select(Target).where(Target.job == job, Target.url == url)).first()
         if clash is not None:
-            raise TargetError(f"job {job!r} already has a target {url!r} (id {clash.id})")
+            raise TargetConflict(f"job {job!r} already has a target {url!r} (id {clash.id})")
     target.job, target.url, target.labels = job, url, _labels_json(labels)
     target.interval_s, target.timeout_s = interval, timeout
     target.enabled = changes.get("enabled", target.enabled)
     session.add(target)
     session.flush()
     return target
+
+
+def check_user_change(target: Target, changes: Mapping[str, Any] | None) -> None:
+    """Targets of the config file (and the self target) may only be paused from the UI/API:
+    anything else would be undone at the next config sync. None stands for removal."""
+    if target.source not in {TargetSource.CONFIG.value, TargetSource.SELF.value}:
+        return
+    if changes is None or set(changes) - {"enabled"}:
+        what = "removed" if changes is None else "changed (only paused)"
+        where = "the config file" if target.source == TargetSource.CONFIG.value else "opsloop"
+        raise TargetConflict(f"target {target.id} is defined by {where}; it cannot be {what} here")
 
 
 def delete_target(session: Session, target_id: int) -> None:

@@ -17,6 +17,7 @@ from web import (
     alerts,
     api,
     api_alerts,
+    api_collector,
     api_feedback,
     api_plan,
     api_query,
@@ -34,6 +35,7 @@ from web import (
     settings_page,
     surveys,
     surveys_public,
+    targets,
     themes,
 )
 from web.extensions import init_extensions
@@ -72,6 +74,8 @@ BLUEPRINTS = (
     api_alerts.bp,
     api_query.bp,
     api_plan.bp,
+    api_collector.bp,
+    targets.bp,
 )
 
 
