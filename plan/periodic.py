@@ -1,5 +1,10 @@
 """The plan stage's scheduled work, one transaction per step: triage, rescoring,
-regression flags and verification. The scheduler wiring (opsloop/jobs.py) calls these."""
+regression flags and verification. The scheduler wiring (opsloop/jobs.py) calls these.
+
+On SQLite each step takes the process's write lock (collector.storage.write_lock): a
+transaction that reads and then writes fails at once with "database is locked" when another
+thread wrote in between, instead of waiting for the busy timeout.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from datetime import datetime
 
 from sqlalchemy.engine import Engine
 
+from collector.storage import write_lock
 from core.db import session_scope
 from plan.config import PlanConfig
 from plan.deploys import detect_regressions
@@ -22,7 +28,7 @@ log = logging.getLogger(__name__)
 def run_triage(
     engine: Engine, cfg: PlanConfig, now: datetime, slos: Iterable[SloObservation] = ()
 ) -> TriageResult:
-    with session_scope(engine) as session:
+    with write_lock(engine), session_scope(engine) as session:
         result = triage(session, cfg, slos, now)
         if result.evidence_added:
             rescore(session, cfg, now)
@@ -36,14 +42,14 @@ def run_triage(
 
 
 def run_rescore(engine: Engine, cfg: PlanConfig, now: datetime) -> int:
-    with session_scope(engine) as session:
+    with write_lock(engine), session_scope(engine) as session:
         return rescore(session, cfg, now)
 
 
 def run_verification(
     engine: Engine, cfg: PlanConfig, now: datetime, probe: ErrorRatioProbe | None = None
 ) -> dict[str, int]:
-    with session_scope(engine) as session:
+    with write_lock(engine), session_scope(engine) as session:
         flagged = detect_regressions(session, cfg, now)
         counts = verify_due(session, cfg, now, probe)
     for deploy in flagged:

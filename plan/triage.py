@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +35,13 @@ BURN_RULES = (
 )
 RECENT_RESOLVED_S = 15 * 60  # an alert that fired and resolved between two runs still counts
 NEGATIVE_SHARE_FOR_BUG = 0.4
+# Phrasings of a request for something new (a sentiment model often reads them as negative).
+WISH = re.compile(
+    r"\b(please (add|support|make|let)|can you (add|support)|could you (add|support)|"
+    r"would (be|love) (nice|great|to have)|i wish|feature request|it would be (nice|great)|"
+    r"add (support|an? |the )|support for)\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -80,12 +88,18 @@ def theme_trigger(size: int, recent: int, previous: int, cfg: PlanConfig) -> str
     return None
 
 
-def feedback_kind(sentiment_labels: Sequence[str | None], urgent: int) -> ItemKind:
-    """Complaints make a bug; wishes and neutral remarks make a feature request."""
+def feedback_kind(
+    sentiment_labels: Sequence[str | None], urgent: int, texts: Sequence[str] = ()
+) -> ItemKind:
+    """Complaints make a bug; wishes ("can you add ...") and neutral remarks a feature."""
+    if urgent:
+        return ItemKind.BUG
+    if texts and sum(1 for t in texts if WISH.search(t)) * 2 >= len(texts):
+        return ItemKind.FEATURE
     if not sentiment_labels:
         return ItemKind.FEATURE
     negative = sum(1 for s in sentiment_labels if s == Sentiment.NEGATIVE.value)
-    if urgent or negative / len(sentiment_labels) >= NEGATIVE_SHARE_FOR_BUG:
+    if negative / len(sentiment_labels) >= NEGATIVE_SHARE_FOR_BUG:
         return ItemKind.BUG
     return ItemKind.FEATURE
 
@@ -304,7 +318,11 @@ def _feed_theme(
     ).all()
     if not posts:
         return None, 0
-    kind = feedback_kind([p.sentiment_label for p in posts], sum(1 for p in posts if p.urgent))
+    kind = feedback_kind(
+        [p.sentiment_label for p in posts],
+        sum(1 for p in posts if p.urgent),
+        [p.text for p in posts],
+    )
     terms = ", ".join(json.loads(theme.top_terms or "[]")[:4])
     title = theme.label or f"Users mention {terms}"
     item = open_item_for(session, f"theme:{theme.id}", kind, theme.service, title, now)

@@ -156,3 +156,8 @@ def test_the_pure_decisions():
     assert feedback_kind(["negative", "positive"], 0).value == "bug"
     assert feedback_kind(["positive", "neutral", "neutral"], 0).value == "feature"
     assert feedback_kind(["positive"], 1).value == "bug"
+    wishes = ["Can you add Apple Pay?", "Please add Apple Pay", "pay page times out"]
+    assert feedback_kind(["negative"] * 3, 0, wishes).value == "feature"
+    assert (
+        feedback_kind(["negative"] * 3, 0, ["times out", "broken", "please add x"]).value == "bug"
+    )
