@@ -8,7 +8,9 @@ import click
 def register_area_commands(cli: click.Group) -> None:
     """Each area's module adds its commands here (scrape, rules, feedback import, ...)."""
     from opsloop.commands.alerts import rules
+    from opsloop.commands.collector import scrape
     from opsloop.commands.feedback import feedback
 
     cli.add_command(feedback)
     cli.add_command(rules)
+    cli.add_command(scrape)
