@@ -29,7 +29,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
 from alerts.errors import NotifyError
-from alerts.grouping import DispatchContext, due_groups, flush_group, route_alerts, summarize
+from alerts.grouping import DispatchContext, due_groups, flush_group, route_alerts
 from alerts.notification_models import (
     Notification,
     NotificationAlert,
@@ -37,6 +37,7 @@ from alerts.notification_models import (
     NotificationStatus,
     ReceiverState,
 )
+from alerts.payloads import summarize
 from alerts.receivers import ReceiverConfig
 from alerts.senders import DeliveryResult, go_time, sender_for
 

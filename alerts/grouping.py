@@ -20,13 +20,11 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import delete, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from alerts.fingerprint import fingerprint
 from alerts.models import Alert, AlertSource, AlertState, canonical_json
 from alerts.notification_models import (
     Notification,
@@ -36,12 +34,13 @@ from alerts.notification_models import (
     NotifyGroup,
     NotifyMember,
 )
+from alerts.payloads import labelset_string, summarize, webhook_payload
 from alerts.receivers import NotifyConfig, ReceiverConfig, ReceiverKind, Route
-from alerts.senders import go_time
 from alerts.silences import active_silences, silence_for
 from core.clock import as_utc
 
 TARGET_DOWN_ALERT = "TargetDown"
+RESEND_RESOLVED = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -61,14 +60,21 @@ class Timers:
     group_interval: timedelta
     repeat_interval: timedelta
     ack_stops_repeat: bool = True
+    resend_resolved_for: timedelta = timedelta(0)
 
 
 def timers_for(route: Route, receiver: ReceiverConfig) -> Timers:
     if receiver.kind is ReceiverKind.ALERTMANAGER:
-        # Prometheus re-sends active alerts to an Alertmanager every minute, or it
-        # resolves them on its own once their endsAt has passed.
+        # Prometheus re-sends active alerts to an Alertmanager every minute (or it resolves
+        # them on its own once their endsAt has passed), and resolved ones for 15 minutes.
         minute = timedelta(minutes=1)
-        return Timers(timedelta(0), minute, minute, ack_stops_repeat=False)
+        return Timers(
+            timedelta(0),
+            minute,
+            minute,
+            ack_stops_repeat=False,
+            resend_resolved_for=RESEND_RESOLVED,
+        )
     return Timers(
         timedelta(seconds=route.group_wait_s),
         timedelta(seconds=route.group_interval_s),
@@ -83,12 +89,6 @@ def all_routes(route: Route | None) -> dict[str, Route]:
     for child in route.routes:
         found.update(all_routes(child))
     return found
-
-
-def labelset_string(labels: Mapping[str, str]) -> str:
-    """prometheus/common LabelSet.String(): `{a="b", c="d"}`, sorted by name."""
-    inner = ", ".join(f"{k}={json.dumps(labels[k], ensure_ascii=False)}" for k in sorted(labels))
-    return "{" + inner + "}"
 
 
 def ancestors(service: str, parents: Mapping[str, Sequence[str]]) -> list[str]:
@@ -144,6 +144,14 @@ def route_alerts(session: Session, ctx: DispatchContext, now: datetime) -> int:
         ).all()
     )
     silences = active_silences(session, now)
+    # Memberships already stored need no work (a firing alert is routed every few seconds).
+    known = set(
+        session.exec(
+            select(NotifyGroup.group_hash, NotifyMember.alert_id).join(
+                NotifyMember, col(NotifyMember.group_id) == NotifyGroup.id
+            )
+        ).all()
+    )
     touched = 0
     routes = ctx.notify.route
     for alert in firing:
@@ -156,6 +164,8 @@ def route_alerts(session: Session, ctx: DispatchContext, now: datetime) -> int:
         labels = alert.label_map
         for route in routes.match(labels):
             receiver = ctx.notify.receivers[route.receiver]
+            if (_identity(route, receiver, labels)[1], alert.id) in known:
+                continue
             group_id = _ensure_group(session, route, receiver, labels, now)
             assert alert.id is not None
             touched += _ensure_member(session, group_id, alert.id)
@@ -170,6 +180,16 @@ def _insert_ignore(session: Session, table: object, values: dict[str, object]) -
     return int(session.execute(stmt).rowcount or 0)  # type: ignore[attr-defined]
 
 
+def _identity(
+    route: Route, receiver: ReceiverConfig, labels: Mapping[str, str]
+) -> tuple[str, str, dict[str, str]]:
+    """(group key as Alertmanager writes it, its hash with the receiver, group labels)."""
+    group_labels = route.group_labels(labels)
+    key = f"{route.key}:{labelset_string(group_labels)}"
+    digest = hashlib.sha256(f"{receiver.name}\n{key}".encode()).hexdigest()
+    return key, digest, group_labels
+
+
 def _ensure_group(
     session: Session,
     route: Route,
@@ -177,9 +197,7 @@ def _ensure_group(
     labels: Mapping[str, str],
     now: datetime,
 ) -> int:
-    group_labels = route.group_labels(labels)
-    key = f"{route.key}:{labelset_string(group_labels)}"
-    digest = hashlib.sha256(f"{receiver.name}\n{key}".encode()).hexdigest()
+    key, digest, group_labels = _identity(route, receiver, labels)
     timers = timers_for(route, receiver)
     _insert_ignore(
         session,
@@ -230,7 +248,7 @@ def flush_group(
     route_key = group.group_key.rsplit(":{", 1)[0]
     route = all_routes(ctx.notify.route).get(route_key) or ctx.notify.route
     if receiver is None or route is None:
-        # The receiver left the config: keep the group (its resolves are owed) and look again later.
+        # The receiver left the config: keep the group (its resolves are owed), look later.
         timers = Timers(timedelta(0), timedelta(minutes=5), timedelta(hours=4))
     else:
         timers = timers_for(route, receiver)
@@ -248,44 +266,77 @@ def flush_group(
         .join(Alert, col(Alert.id) == NotifyMember.alert_id)
         .where(NotifyMember.group_id == group.id)
     ).all()
-    firing = [(m, a) for m, a in rows if a.state == AlertState.FIRING.value and not a.suppressed_by]
-    resolved = [
-        (m, a)
-        for m, a in rows
-        if a.state == AlertState.RESOLVED.value and m.notified_state == NotifiedState.FIRING.value
-    ]
-    changed = bool(resolved) or any(
-        m.notified_state != NotifiedState.FIRING.value for m, _ in firing
-    )
+    sorted_ = _sort_members(list(rows), timers, now)
     repeat_due = (
         group.last_notified_at is None
         or now - as_utc(group.last_notified_at) >= timers.repeat_interval
     )
-    wants_repeat = any(a.acked_at is None or not timers.ack_stops_repeat for _, a in firing)
+    wants_repeat = sorted_.resolved_again or any(
+        a.acked_at is None or not timers.ack_stops_repeat for _, a in sorted_.firing
+    )
     notification = None
-    if changed or (firing and repeat_due and wants_repeat):
-        notification = _queue(session, ctx, group, receiver, [a for _, a in firing + resolved], now)
+    if sorted_.changed or (repeat_due and wants_repeat):
+        sent = sorted_.firing + sorted_.resolved_new + sorted_.resolved_again
+        notification = _queue(session, ctx, group, receiver, [a for _, a in sent], now)
         session.execute(
             update(NotifyGroup).where(col(NotifyGroup.id) == group.id).values(last_notified_at=now)
         )
-        for member, _ in firing:
-            member.notified_state, member.notified_at = NotifiedState.FIRING.value, now
+        for member, alert in sorted_.firing + sorted_.resolved_new:
+            member.notified_state, member.notified_at = alert.state, now
             session.add(member)
-    done = [m for m, a in rows if a.state == AlertState.RESOLVED.value]
-    done += [m for m, a in rows if a.state == AlertState.PENDING.value and not m.notified_state]
-    for member in done:
+    for member in sorted_.done:
         session.execute(
             delete(NotifyMember).where(
                 col(NotifyMember.group_id) == member.group_id,
                 col(NotifyMember.alert_id) == member.alert_id,
             )
         )
-    if len(done) == len(rows):
+    if len(sorted_.done) == len(rows):
         session.execute(
             update(NotifyGroup).where(col(NotifyGroup.id) == group.id).values(next_flush_at=None)
         )
     session.flush()
     return notification
+
+
+@dataclass
+class _Sorted:
+    """A group's members at flush time, by what the flush does with them."""
+
+    firing: list[tuple[NotifyMember, Alert]] = field(default_factory=list)
+    resolved_new: list[tuple[NotifyMember, Alert]] = field(default_factory=list)
+    resolved_again: list[tuple[NotifyMember, Alert]] = field(default_factory=list)
+    done: list[NotifyMember] = field(default_factory=list)  # leave the group after this flush
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.resolved_new) or any(
+            m.notified_state != NotifiedState.FIRING.value for m, _ in self.firing
+        )
+
+
+def _sort_members(rows: list[tuple[NotifyMember, Alert]], timers: Timers, now: datetime) -> _Sorted:
+    out = _Sorted()
+    for member, alert in rows:
+        if alert.state == AlertState.FIRING.value:
+            if not alert.suppressed_by:
+                out.firing.append((member, alert))
+            continue
+        if alert.state != AlertState.RESOLVED.value:
+            if not member.notified_state:
+                out.done.append(member)
+            continue
+        resolved_at = as_utc(alert.resolved_at or now)
+        resend = now - resolved_at < timers.resend_resolved_for
+        if member.notified_state == NotifiedState.FIRING.value:
+            out.resolved_new.append((member, alert))
+            if not resend:
+                out.done.append(member)
+        elif member.notified_state == NotifiedState.RESOLVED.value and resend:
+            out.resolved_again.append((member, alert))
+        else:
+            out.done.append(member)
+    return out
 
 
 def _queue(
@@ -321,69 +372,3 @@ def _queue(
             )
         )
     return notification
-
-
-def summarize(payload: Mapping[str, object]) -> str:
-    alerts = payload.get("alerts") or []
-    assert isinstance(alerts, list)
-    firing = sum(1 for a in alerts if a.get("status") == "firing")
-    names = sorted({a.get("labels", {}).get("alertname", "?") for a in alerts})
-    text = f"{firing} firing, {len(alerts) - firing} resolved: {', '.join(names)}"
-    return text[:255]
-
-
-def webhook_payload(
-    receiver: ReceiverConfig,
-    group_key: str,
-    group_labels: Mapping[str, str],
-    alerts: Sequence[Alert],
-    external_url: str,
-) -> dict[str, object]:
-    """Alertmanager's webhook payload, version 4, field for field."""
-    items = [_alert_item(a, external_url) for a in alerts]
-    items.sort(key=lambda item: (item["status"] != "firing", labelset_string(item["labels"])))
-    truncated = 0
-    if receiver.max_alerts and len(items) > receiver.max_alerts:
-        truncated = len(items) - receiver.max_alerts
-        items = items[: receiver.max_alerts]
-    return {
-        "receiver": receiver.name,
-        "status": "firing" if any(i["status"] == "firing" for i in items) else "resolved",
-        "alerts": items,
-        "groupLabels": dict(group_labels),
-        "commonLabels": _common([i["labels"] for i in items]),
-        "commonAnnotations": _common([i["annotations"] for i in items]),
-        "externalURL": external_url,
-        "version": "4",
-        "groupKey": group_key,
-        "truncatedAlerts": truncated,
-    }
-
-
-def _alert_item(alert: Alert, external_url: str) -> dict[str, Any]:
-    labels = alert.label_map
-    resolved = alert.state == AlertState.RESOLVED.value
-    return {
-        "status": "resolved" if resolved else "firing",
-        "labels": labels,
-        "annotations": alert.annotation_map,
-        "startsAt": go_time(as_utc(alert.fired_at or alert.starts_at)),
-        "endsAt": go_time(as_utc(alert.ends_at or alert.resolved_at or now_of(alert)))
-        if resolved
-        else go_time(None),
-        "generatorURL": alert.generator_url or f"{external_url}/alerts/{alert.id}",
-        "fingerprint": fingerprint(labels),
-    }
-
-
-def now_of(alert: Alert) -> datetime:
-    return as_utc(alert.last_seen_at)
-
-
-def _common(maps: Sequence[Mapping[str, str]]) -> dict[str, str]:
-    if not maps:
-        return {}
-    common = dict(maps[0])
-    for other in maps[1:]:
-        common = {k: v for k, v in common.items() if other.get(k) == v}
-    return common

@@ -311,3 +311,28 @@ def test_max_alerts_truncates_and_says_how_many(engine, max_alerts):
         body = rx.requests[0].json()
     assert len(body["alerts"]) == 1 and body["truncatedAlerts"] == 2
     assert json.dumps(body)  # plain JSON
+
+
+def test_an_alertmanager_receiver_gets_active_alerts_every_minute_and_resolves_for_15(engine):
+    with running(Receiver()) as rx:
+        raw = RawConfig(
+            {
+                "receivers": [{"name": "am", "alertmanager": {"url": rx.url}}],
+                "route": {"receiver": "am", "group_by": ["alertname"]},
+            }
+        )
+        ctx = DispatchContext(parse_notify_config(raw), external_url=EXTERNAL)
+        alert_id = fire(engine)
+        run_dispatch(engine, ctx, at(0))  # no group_wait: Prometheus sends at once
+        run_dispatch(engine, ctx, at(30))
+        run_dispatch(engine, ctx, at(60))  # re-sent, or Alertmanager would expire it
+        assert len(rx.requests) == 2
+        assert rx.requests[0].path == "/api/v2/alerts"
+        assert rx.requests[1].json()[0]["endsAt"] == "2026-11-26T12:05:00Z"
+        resolve(engine, alert_id, at(100))
+        for second in range(120, 60 * 20, 60):
+            run_dispatch(engine, ctx, at(second))
+        ends = [r.json()[0]["endsAt"] for r in rx.requests[2:]]
+    # The resolve goes out, then again every minute until 15 minutes after it.
+    assert set(ends) == {"2026-11-26T12:01:40Z"}
+    assert len(ends) == 15

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from alerts.grouping import labelset_string
+from alerts.payloads import labelset_string
 from alerts.receivers import (
     DEFAULT_GROUP_INTERVAL_S,
     DEFAULT_GROUP_WAIT_S,
