@@ -185,11 +185,11 @@ def _insert_responses(session: Session, survey: Survey, items: list[NewResponse]
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = (
         insert(table)
-        .values(rows)
         .on_conflict_do_nothing(index_elements=["survey_id", "external_id"])
         .returning(table.c.id, table.c.external_id)
     )
-    return {ext: rid for rid, ext in session.execute(stmt).all()}
+    # parameters apart from the statement: batched by SQLAlchemy, compiled once (cached)
+    return {ext: rid for rid, ext in session.execute(stmt, rows).all()}
 
 
 def existing_external_ids(session: Session, survey: Survey, ids: Collection[str]) -> set[str]:
