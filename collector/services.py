@@ -100,8 +100,10 @@ def default_templates(spec: ServiceSpec) -> dict[str, str]:
     templates = {
         "availability": f"avg(up{{{sel}}})",
         "request_rate": f"sum(rate({req}{{{sel}}}[$window]))",
+        # `or vector(0)`: no 5xx series yet (none ever failed) means a ratio of 0, not no data.
         "error_ratio": (
-            f"sum(rate({req}{{{errors}}}[$window])) / sum(rate({req}{{{sel}}}[$window]))"
+            f"(sum(rate({req}{{{errors}}}[$window])) or vector(0)) "
+            f"/ sum(rate({req}{{{sel}}}[$window]))"
         ),
         "cpu": f"sum(rate(process_cpu_seconds_total{{{sel}}}[$window]))",
         "memory": f"sum(process_resident_memory_bytes{{{sel}}})",

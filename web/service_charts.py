@@ -40,7 +40,11 @@ def _trace(
 
 
 def _layout(
-    title: str, y_title: str, deploys: Sequence[tuple[datetime, str]], **extra: Any
+    title: str,
+    y_title: str,
+    deploys: Sequence[tuple[datetime, str]],
+    x_range: tuple[int, int],
+    **extra: Any,
 ) -> dict[str, Any]:
     shapes = []
     annotations = []
@@ -58,7 +62,8 @@ def _layout(
         "title": {"text": title, "font": {"size": 14}},
         "margin": {"l": 55, "r": 15, "t": 40, "b": 35},
         "height": 280,
-        "xaxis": {"title": {"text": "UTC"}},
+        # The whole chosen range, even where data starts later (a new install, a new job).
+        "xaxis": {"range": _x(x_range), "type": "date"},
         "yaxis": {"title": {"text": y_title}, "rangemode": "tozero"},
         "legend": {"orientation": "h", "y": -0.2},
         "shapes": shapes,
@@ -80,6 +85,7 @@ def service_figures(
 ) -> dict[str, dict[str, Any]]:
     """Request rate, error ratio, latency quantiles, SLO budget burn-down, CPU and memory."""
     source = rollup_source() if span.rollups else raw_source()
+    xr = (now_ms - span.range_ms, now_ms)
     w = span.window
 
     def one(expr: str) -> SeriesData | None:
@@ -97,13 +103,13 @@ def service_figures(
         rate_traces.append(_trace(failed, "5xx", COLORS["bad"]))
     figures["requests"] = {
         "data": rate_traces,
-        "layout": _layout("Request rate", "requests/s", deploys),
+        "layout": _layout("Request rate", "requests/s", deploys, xr),
     }
 
     ratio = one(signal_expr(spec, "error_ratio", w))
     figures["errors"] = {
         "data": [_trace(ratio, "5xx share", COLORS["bad"], 100.0)] if ratio else [],
-        "layout": _layout("Error ratio", "%", deploys),
+        "layout": _layout("Error ratio", "%", deploys, xr),
     }
 
     latency = []
@@ -111,7 +117,7 @@ def service_figures(
         series = one(signal_expr(spec, f"latency_{q}", w))
         if series is not None:
             latency.append(_trace(series, q, color, 1000.0))
-    figures["latency"] = {"data": latency, "layout": _layout("Latency", "ms", deploys)}
+    figures["latency"] = {"data": latency, "layout": _layout("Latency", "ms", deploys, xr)}
 
     budget_traces = []
     for slo, color in zip(spec.slos, ("#2f6fed", "#d98e04", "#1f9d55", "#d64545"), strict=False):
@@ -121,7 +127,11 @@ def service_figures(
     figures["budget"] = {
         "data": budget_traces,
         "layout": _layout(
-            "Error budget left", "% of budget", deploys, yaxis={"title": {"text": "% of budget"}}
+            "Error budget left",
+            "% of budget",
+            deploys,
+            xr,
+            yaxis={"title": {"text": "% of budget"}},
         ),
     }
 
@@ -135,7 +145,8 @@ def service_figures(
     figures["usage"] = {
         "data": usage,
         "layout": _layout(
-            "CPU and memory", "cores", deploys,
+            "CPU and memory", "cores", deploys, xr,
+            margin={"l": 55, "r": 60, "t": 40, "b": 35},
             yaxis2={"title": {"text": "MiB"}, "overlaying": "y", "side": "right",
                     "rangemode": "tozero"},
         ),
