@@ -17,6 +17,7 @@ from typing import Any
 from collector.errors import ServiceConfigError
 from collector.promql import ExpressionError, parse_duration_ms, parse_expr
 from collector.series import METRIC_NAME_LABEL, Matcher, MatchOp, SeriesSource
+from collector.targets import SELF_JOB
 from core.config import RawConfig
 
 DEFAULT_WINDOW = "5m"
@@ -33,6 +34,8 @@ SIGNALS = (
 )
 STATUS_LABELS = ("code", "status", "status_code")
 DISCOVERY_WINDOW_MS = 15 * 60_000
+DEFAULT_LATENCY_THRESHOLD_S = 0.3
+SELF_LATENCY_THRESHOLD_S = 1.0
 
 
 class SliKind(StrEnum):
@@ -140,18 +143,22 @@ def latency_quantile_expr(spec: ServiceSpec, q: float, window: str = DEFAULT_WIN
     return f"histogram_quantile({q!r}, sum by (le) (rate({bucket}[{window}])))"
 
 
-def default_slos(spec: ServiceSpec, *, latency: bool) -> list[SloSpec]:
+def default_slos(
+    spec: ServiceSpec, *, latency: bool, threshold_s: float = DEFAULT_LATENCY_THRESHOLD_S
+) -> list[SloSpec]:
     """Availability 99.9 % over 30 days; and 95 % of requests under 300 ms when measured."""
     slos = [SloSpec("availability", spec.name, SliKind.AVAILABILITY, 0.999, 30 * DAY_S)]
     if latency:
-        slos.append(SloSpec("latency", spec.name, SliKind.LATENCY, 0.95, 30 * DAY_S, 0.3))
+        slos.append(SloSpec("latency", spec.name, SliKind.LATENCY, 0.95, 30 * DAY_S, threshold_s))
     return slos
 
 
 def service_for_job(job: str) -> ServiceSpec:
     """A service made up for a job that config does not describe."""
     spec = with_signals(ServiceSpec(name=job, job=job, configured=False))
-    return replace(spec, slos=default_slos(spec, latency=True))
+    # opsloop's own pages query the database: a second, not 300 ms, is their fair objective.
+    threshold_s = SELF_LATENCY_THRESHOLD_S if job == SELF_JOB else DEFAULT_LATENCY_THRESHOLD_S
+    return replace(spec, slos=default_slos(spec, latency=True, threshold_s=threshold_s))
 
 
 def services_with_jobs(configured: Sequence[ServiceSpec], jobs: Iterable[str]) -> list[ServiceSpec]:

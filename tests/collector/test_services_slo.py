@@ -227,3 +227,8 @@ def test_health_is_down_degraded_or_healthy_with_the_reason():
     assert "10.0% of requests failed over 5m" in failing.reason
     fine = service_health(MemorySource([up([1] * 300), *shop_source(10, 0)]), spec, now)
     assert (fine.state, fine.reason) == (HealthState.HEALTHY, "1 target(s) up, within objectives")
+
+
+def test_opsloop_itself_gets_a_one_second_latency_objective():
+    own, other = service_for_job("opsloop"), service_for_job("shop")
+    assert (own.slos[1].threshold_s, other.slos[1].threshold_s) == (1.0, 0.3)
