@@ -188,3 +188,13 @@ def deploy_markers(spec: ServiceSpec, start_ms: int, end_ms: int) -> list[tuple[
         .order_by(col(Deploy.at))
     )
     return [(d.at, d.version) for d in rows]
+
+
+def health_summary(now_ms: int) -> list[tuple[str, Health]]:
+    """(service name, health) of every service, for the overview page; [] on a config error."""
+    try:
+        services = all_services(now_ms)
+    except ServiceConfigError:
+        return []
+    source = raw_source()
+    return [(spec.name, service_health(source, spec, now_ms)) for spec in services]

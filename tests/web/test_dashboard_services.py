@@ -125,3 +125,10 @@ def test_unknown_service_and_bad_range_are_refused(auth_client, shop_data):
 def test_overview_without_any_target_explains_where_services_come_from(auth_client):
     html = auth_client.get("/services/").get_data(as_text=True)
     assert "No service yet" in html
+
+
+def test_the_overview_page_shows_the_state_of_each_service(auth_client, shop_data):
+    html = auth_client.get("/").get_data(as_text=True)
+    assert re.search(
+        r'<span class="badge degraded" title="[^"]*failed[^"]*">webshop: degraded', html
+    )
