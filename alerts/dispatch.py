@@ -30,6 +30,7 @@ from sqlmodel import Session, col, select
 
 from alerts.errors import NotifyError
 from alerts.grouping import DispatchContext, due_groups, flush_group, route_alerts
+from alerts.locking import begin_write
 from alerts.notification_models import (
     Notification,
     NotificationAlert,
@@ -81,10 +82,14 @@ def backoff(attempts: int) -> timedelta:
 def run_dispatch(engine: Engine, ctx: DispatchContext, now: datetime) -> StepReport:
     """One dispatcher pass: route alerts into groups, flush due groups, deliver what is due."""
     with Session(engine, expire_on_commit=False) as session:
+        begin_write(session)
         touched = route_alerts(session, ctx, now)
         session.commit()
         queued = 0
-        for group in due_groups(session, now):
+        groups = due_groups(session, now)
+        session.commit()
+        for group in groups:
+            begin_write(session)
             if flush_group(session, ctx, group, now) is not None:
                 queued += 1
             session.commit()
@@ -139,6 +144,7 @@ def deliver_one(
 ) -> DeliveryResult | None:
     """Claim one notification, send it, store the attempt; None if another worker has it."""
     with Session(engine, expire_on_commit=False) as session:
+        begin_write(session)
         notification = session.get(Notification, notification_id)
         if notification is None:
             return None
@@ -163,6 +169,7 @@ def deliver_one(
     else:
         result = sender_for(receiver).send(payload, now)
     with Session(engine, expire_on_commit=False) as session:
+        begin_write(session)
         _record(session, notification_id, notification.receiver, result, now)
         session.commit()
     if not result.ok:

@@ -26,6 +26,7 @@ from alerts.evaluation import (
     step,
 )
 from alerts.fingerprint import fingerprint
+from alerts.locking import begin_write
 from alerts.models import Alert, AlertSource, AlertState
 from alerts.rules import AlertRule, RuleGroup
 from alerts.store import upsert_own_alert
@@ -56,10 +57,12 @@ def evaluate_group(
         try:
             alerts, transitions = evaluate_rule(session, group.name, rule, source, now)
         except (QueryError, RuleError) as exc:
+            session.rollback()
             message = f"{rule.alert} ({rule.origin}): {exc}"
             log.warning("rule evaluation failed: %s", message)
             report.errors.append(message)
             continue
+        session.commit()  # one rule at a time: the write lock is not held across queries
         report.rules += 1
         report.alerts += alerts
         report.transitions += transitions
@@ -117,6 +120,7 @@ def evaluate_rule(
 ) -> tuple[int, int]:
     """One rule at `now`; returns (alerts it has, state changes made)."""
     samples = evaluate_instant(rule.expr, source, to_ms(now))
+    begin_write(session)
     stored = _stored(session, group, rule, now)
     previous = {key: _as_rule_alert(row) for key, row in stored.items()}
     outcome = step(rule, previous, [(s.labels, s.value) for s in samples], now)

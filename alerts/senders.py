@@ -19,6 +19,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -37,6 +38,7 @@ RETRYABLE_4XX = frozenset({408, 429})
 # Prometheus: ValidUntil = eval time + 4 x max(evaluation interval, resend delay of 1m)
 ALERTMANAGER_VALID_FOR = timedelta(minutes=4)
 MAX_ERROR_CHARS = 500
+_ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\")\]]+)")
 
 
 @dataclass(frozen=True)
@@ -71,9 +73,15 @@ def post(url: str, body: bytes, headers: dict[str, str], timeout_s: float) -> Ht
     except requests.Timeout:
         raise NotifyError(f"no answer within {timeout_s:g}s") from None
     except requests.RequestException as exc:
-        raise NotifyError(f"network error: {type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS]) from None
+        raise NotifyError(f"network error: {_reason(exc)}"[:MAX_ERROR_CHARS]) from None
     latency_ms = (time.perf_counter() - started) * 1000
     return HttpResult(response.status_code, response.text[:MAX_ERROR_CHARS], latency_ms)
+
+
+def _reason(exc: requests.RequestException) -> str:
+    """The useful part of requests' nested error text (`Connection refused`, not the pool)."""
+    found = _ERRNO.search(str(exc))
+    return found.group(1).strip() if found else f"{type(exc).__name__}: {exc}"
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
