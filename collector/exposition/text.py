@@ -2,9 +2,10 @@
 
 Hand-written for speed rather than using prometheus_client's parser (the reference, and
 the peer of bench/parse.py): that one walks each line character by character in Python and
-builds Metric objects; a scraper needs flat samples. Here a single compiled regex takes a
-common line (no escapes, no spaces inside braces) at C speed, and every other line goes to
-the careful reader in tokens.py, which also names the line and the reason of an error.
+builds Metric objects; a scraper needs flat samples. Here a single compiled regex takes
+every common line (no escapes, no spaces inside braces) at C speed, and every other line
+goes to the careful reader in tokens.py, which also names the line and the reason of an
+error. Samples with the same label block share one labels dict: treat labels as read-only.
 """
 
 from __future__ import annotations
@@ -50,78 +51,80 @@ def parse_text(body: str) -> Exposition:
     add_sample = out.samples.append
     add_key = out.keys.append
     new_tuple = tuple.__new__  # builds the NamedTuple without its Python-level __new__
-    pos = 0
-    for m in FAST_LINE.finditer(body):
-        if m.start() != pos:
-            _careful_span(body, pos, m.start(), out, families)
-        pos = m.end()
-        keyword, meta_name, meta_rest, comment, name, block, vtok, ttok = m.groups()
-        if keyword is not None:
+    seen_blocks: dict[str, dict[str, str]] = {}
+    for lineno, row in enumerate(_rows(body), 1):
+        if isinstance(row, str):
+            sample, key = _careful_line(row, lineno, families)
+            if sample is not None:
+                add_sample(sample)
+                add_key(key)
+            continue
+        keyword, meta_name, meta_rest, comment, name, block, vtok, ttok = row
+        if keyword:
             family = families.get(meta_name)
             if family is None:
                 family = families[meta_name] = Family(meta_name)
             if keyword == "HELP":
-                family.help = unescape_text_help(meta_rest or "")
-            elif (kind := TEXT_TYPES.get((meta_rest or "").strip())) is not None:
-                family.type = kind
+                family.help = unescape_text_help(meta_rest) if "\\" in meta_rest else meta_rest
             else:
-                raise ParseError(
-                    _line_of(body, m.start()), f"unknown metric type {meta_rest!r} for {meta_name}"
-                )
+                family.type = _text_type(meta_rest, meta_name, lineno)
             continue
-        if comment is not None:
-            try:
-                _meta(comment, 0, families)
-            except ParseError as exc:  # the line number is counted only when needed
-                raise ParseError(_line_of(body, m.start()), exc.reason) from None
+        if comment:
+            _meta(comment, lineno, families)
             continue
         if block:
-            found = pairs(block)
-            labels = dict(found)
-            if len(labels) != len(found):
-                raise ParseError(_line_of(body, m.start()), f"duplicate label name in {{{block}}}")
-            add_key(body[m.start() : m.end(6) + 1])
+            labels = seen_blocks.get(block)  # the same label set often follows many names
+            if labels is None:
+                found = pairs(block)
+                labels = seen_blocks[block] = dict(found)
+                if len(labels) != len(found):
+                    raise ParseError(lineno, f"duplicate label name in {{{block}}}")
+            add_key(f"{name}{{{block}}}")
         else:
             labels = {}
-            add_key(name if block is None else name + "{}")
+            add_key(name)
         try:
             value = float(vtok)
         except ValueError:
-            raise ParseError(_line_of(body, m.start()), f"invalid value {vtok!r}") from None
+            raise ParseError(lineno, f"invalid value {vtok!r}") from None
         if "_" in vtok:
-            raise ParseError(_line_of(body, m.start()), f"invalid value {vtok!r}")
-        ts = None if ttok is None else parse_int_timestamp(ttok, _line_of(body, m.start()))
+            raise ParseError(lineno, f"invalid value {vtok!r}")
+        ts = parse_int_timestamp(ttok, lineno) if ttok else None
         add_sample(new_tuple(Sample, (name, labels, value, ts, None)))
-    if pos != len(body):
-        _careful_span(body, pos, len(body), out, families)
     out.families = list(families.values())
     return out
 
 
-def _line_of(body: str, offset: int) -> int:
-    return body.count("\n", 0, offset) + 1
+def _rows(body: str) -> list[tuple[str, ...] | str]:
+    """One entry per line: the fast regex's groups, or the line itself for the careful reader.
+
+    When every line is a common one (one match per line), a single findall does it all.
+    """
+    rows: list[tuple[str, ...] | str] = FAST_LINE.findall(body)
+    lines = body.count("\n") + (0 if body.endswith("\n") or not body else 1)
+    if len(rows) == lines:
+        return rows
+    rows = []
+    for line in body.split("\n"):
+        m = FAST_LINE.fullmatch(line)
+        rows.append(line if m is None else tuple(g or "" for g in m.groups()))
+    return rows
 
 
-def _careful_span(
-    body: str, start: int, end: int, out: Exposition, families: dict[str, Family]
-) -> None:
-    first = _line_of(body, start)
-    for i, line in enumerate(body[start:end].split("\n")):
-        if line.lstrip(" \t").startswith("#") and line.startswith("#"):
-            _meta(line, first + i, families)
-            continue
-        sample, key = _careful_line(line, first + i)
-        if sample is not None:
-            out.samples.append(sample)
-            out.keys.append(key)
+def _text_type(raw: str, name: str, lineno: int) -> str:
+    kind = TEXT_TYPES.get(raw.strip())
+    if kind is None:
+        raise ParseError(lineno, f"unknown metric type {raw!r} for {name}")
+    return kind
 
 
-def _careful_line(line: str, lineno: int) -> tuple[Sample | None, str]:
+def _careful_line(line: str, lineno: int, families: dict[str, Family]) -> tuple[Sample | None, str]:
     text = line.strip(" \t\r")
     if not text:
         return None, ""
     if text[0] == "#":
-        raise ParseError(lineno, "a comment must start at the beginning of the line")
+        _meta(text, lineno, families)
+        return None, ""
     name, labels, pos = read_series(text, lineno)
     rest = text[pos:]
     if rest and rest[0] not in " \t":
