@@ -26,7 +26,7 @@ from plan.items import (
     split_item,
 )
 from plan.models import Evidence, EvidenceKind, ItemKind, ItemStatus
-from web.plan import bp, can_edit, exporters, plan_config
+from web.plan import bp, can_edit, exporters, plan_config, writer_db
 from web.security import require_role
 from web.state import db, runtime
 
@@ -62,6 +62,22 @@ def evidence_link(ev: Evidence, service: str | None) -> str | None:
     if ev.kind == EvidenceKind.DEPLOY.value:
         return url_for("plan.deploys", _anchor=f"deploy-{ev.ref_id}")
     return None
+
+
+def theme_links(evidence: list[Evidence]) -> list[tuple[str, str | None]]:
+    """The feedback themes behind an item, each with its page."""
+    kinds = {EvidenceKind.FEEDBACK.value, EvidenceKind.SURVEY.value}
+    keys = sorted({e.ref_key for e in evidence if e.kind in kinds and (e.ref_key or "").isdigit()})
+    return [
+        (
+            key,
+            _first_url(
+                ("themes.detail", {"theme_id": int(key)}), ("feedback.index", {"theme": key})
+            ),
+        )
+        for key in keys
+        if key
+    ]
 
 
 def _item_or_404(item_id: int) -> Any:
@@ -105,6 +121,7 @@ def item(item_id: int) -> ResponseReturnValue:
         score=score,
         evidence=[(ev, evidence_link(ev, found.service)) for ev in evidence],
         counts=people_counts(evidence),
+        themes=theme_links(evidence),
         timeline=_timeline(found, evidence, deploys),
         links=export_links(session, item_id),
         targets=[t.value for t in exporters()],
@@ -134,7 +151,7 @@ def new_item() -> ResponseReturnValue:
     values: dict[str, Any] = {"kind": "task"}
     if request.method == "POST":
         values = _form_fields()
-        session = db()
+        session = writer_db()
         try:
             created = create_item(session, now=runtime().now(), **values)
         except ItemError as exc:
@@ -151,7 +168,7 @@ def new_item() -> ResponseReturnValue:
 
 def _change(item_id: int, action: Any, done: str) -> ResponseReturnValue:
     """Run one change in a transaction; a refusal is flashed and nothing is kept."""
-    session = db()
+    session = writer_db()
     try:
         result = action(session)
     except ItemError as exc:
@@ -208,7 +225,7 @@ def split(item_id: int) -> ResponseReturnValue:
 @bp.post("/items/<int:item_id>/export/<target>")
 @require_role(Role.EDITOR)
 def export_to(item_id: int, target: str) -> ResponseReturnValue:
-    session = db()
+    session = writer_db()
     _item_or_404(item_id)
     try:
         outcome = export_item(
