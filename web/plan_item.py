@@ -67,7 +67,7 @@ def evidence_link(ev: Evidence, service: str | None) -> str | None:
 def theme_links(evidence: list[Evidence]) -> list[tuple[str, str | None]]:
     """The feedback themes behind an item, each with its page."""
     kinds = {EvidenceKind.FEEDBACK.value, EvidenceKind.SURVEY.value}
-    keys = sorted({e.ref_key for e in evidence if e.kind in kinds and (e.ref_key or "").isdigit()})
+    keys = sorted({e.ref_key or "" for e in evidence if e.kind in kinds})
     return [
         (
             key,
@@ -76,7 +76,7 @@ def theme_links(evidence: list[Evidence]) -> list[tuple[str, str | None]]:
             ),
         )
         for key in keys
-        if key
+        if key.isdigit()
     ]
 
 
