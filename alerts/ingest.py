@@ -9,10 +9,13 @@ transactions on PostgreSQL take their row locks in the same order and cannot dea
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import Table, and_, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -55,13 +58,12 @@ def ingest_alerts(
     alerts = _dedupe(incoming)
     if not alerts:
         return IngestResult(received=len(incoming), created=0, resolved=0, unchanged=0)
-    stmt = _insert_ignoring_conflicts(session).returning(
-        ALERT.c.id, ALERT.c.fingerprint, ALERT.c.starts_at
-    )
+    conn = session.connection()
     # executemany: SQLAlchemy's "insertmanyvalues" sends one multi-row INSERT per batch
     # from a statement compiled once and cached, instead of compiling .values(rows) per call.
     rows = [_row(a, now) for a in alerts]
-    created = {(fp, starts): alert_id for alert_id, fp, starts in session.execute(stmt, rows)}
+    stmt = _INSERT_NEW[conn.dialect.name]
+    created = {(fp, starts): alert_id for alert_id, fp, starts in conn.execute(stmt, rows)}
     silences = active_matchers(session, now)
     events = []
     held: dict[str, list[int]] = {}
@@ -77,7 +79,7 @@ def ingest_alerts(
         if reason is not None:
             held.setdefault(reason, []).append(alert_id)
     for reason, ids in held.items():
-        session.execute(update(ALERT).where(ALERT.c.id.in_(ids)).values(suppressed_by=reason))
+        conn.execute(update(ALERT).where(ALERT.c.id.in_(ids)).values(suppressed_by=reason))
     resolved = 0
     unchanged = 0
     for alert in alerts:
@@ -95,7 +97,7 @@ def ingest_alerts(
             _refresh(session, alert, now, silences)
         unchanged += 1
     if events:
-        session.execute(insert(EVENT), events)
+        conn.execute(_INSERT_EVENTS, events)
     return IngestResult(
         received=len(incoming), created=len(created), resolved=resolved, unchanged=unchanged
     )
@@ -111,12 +113,17 @@ def _dedupe(incoming: Sequence[IncomingAlert]) -> list[IncomingAlert]:
     return [by_identity[key] for key in sorted(by_identity)]
 
 
-def _insert_ignoring_conflicts(session: Session) -> Any:
-    dialect = session.get_bind().dialect.name
-    module: Any = postgresql if dialect == "postgresql" else sqlite
-    return module.insert(ALERT).on_conflict_do_nothing(
-        index_elements=["source", "fingerprint", "starts_at"]
+def _insert_new(dialect: Any) -> Any:
+    return (
+        dialect.insert(ALERT)
+        .on_conflict_do_nothing(index_elements=["source", "fingerprint", "starts_at"])
+        .returning(ALERT.c.id, ALERT.c.fingerprint, ALERT.c.starts_at)
     )
+
+
+# Built once per dialect: the intake hot path runs them on every request.
+_INSERT_NEW = {"sqlite": _insert_new(sqlite), "postgresql": _insert_new(postgresql)}
+_INSERT_EVENTS = insert(EVENT)
 
 
 def _closed_at(alert: IncomingAlert, now: datetime) -> datetime:
@@ -226,6 +233,29 @@ def receive_alerts(
     # End whatever read transaction the session has open (the token check), so that the
     # write transaction starts with its insert (see ingest_alerts).
     session.commit()
-    result = ingest_alerts(session, incoming, now)
-    session.commit()
+    with _writer_turn(session.get_bind()):
+        result = ingest_alerts(session, incoming, now)
+        session.commit()
     return result
+
+
+_SQLITE_WRITERS: WeakKeyDictionary[Any, threading.Lock] = WeakKeyDictionary()
+_SQLITE_WRITERS_GUARD = threading.Lock()
+
+
+@contextmanager
+def _writer_turn(bind: Any) -> Iterator[None]:
+    """On SQLite, let this process's intake threads take turns at the single write lock.
+
+    SQLite lets one writer in at a time, and a waiting connection polls with sleeps that
+    grow to 100 ms; queueing on a Python lock instead wakes the next writer as soon as the
+    previous one commits. PostgreSQL needs no turn: rows lock individually.
+    """
+    engine = getattr(bind, "engine", bind)
+    if engine.dialect.name != "sqlite":
+        yield
+        return
+    with _SQLITE_WRITERS_GUARD:
+        lock = _SQLITE_WRITERS.setdefault(engine, threading.Lock())
+    with lock:
+        yield

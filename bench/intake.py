@@ -88,6 +88,7 @@ class Load:
         self.sent_fingerprints: set[str] = set()
         self.requests = 0
         self.resends = 0
+        self.server_cpu_s = float("nan")
 
     def take(self) -> bool:
         with self.lock:
@@ -178,6 +179,27 @@ def stored(database_url: str, run: str) -> tuple[int, set[str]]:
     return len(rows), {r[0] for r in rows}
 
 
+def server_cpu_s(pid: int) -> float:
+    """CPU seconds used by the server process and its children so far (Linux /proc)."""
+    total = 0.0
+    ticks = os.sysconf("SC_CLK_TCK")
+    pids = [pid] + [int(p) for p in _children(pid)]
+    for one in pids:
+        try:
+            fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return total
+
+
+def _children(pid: int) -> list[str]:
+    try:
+        return Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return []
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
@@ -219,9 +241,11 @@ def main() -> None:
         warm = Load(args.clients * 5, time.perf_counter() + 10)
         _run_clients(url, token, f"{run}w", args.clients, warm)
         load = Load(args.requests, time.perf_counter() + args.seconds)
+        cpu_before = server_cpu_s(proc.pid)
         started = time.perf_counter()
         _run_clients(url, token, run, args.clients, load)
         elapsed = time.perf_counter() - started
+        load.server_cpu_s = server_cpu_s(proc.pid) - cpu_before
     finally:
         proc.terminate()
         proc.wait(timeout=20)
@@ -269,6 +293,8 @@ def _report(
         f"latency: p50 {p50_ms:.1f} ms, p99 {p99_ms:.1f} ms"
         f"  (goal p99 < {GOAL_P99_MS:.0f} ms; ratio {p99_ms / GOAL_P99_MS:.2f})"
     )
+    cpu_ms = load.server_cpu_s / max(load.requests, 1) * 1000
+    print(f"server CPU: {cpu_ms:.1f} ms per request ({load.server_cpu_s:.1f} s in total)")
     print(f"alerts: sent {sent} distinct, stored {rows}; lost {lost}, duplicated {duplicated}")
     if lost or duplicated or load.errors:
         sys.exit(1)
