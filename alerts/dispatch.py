@@ -29,7 +29,13 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
 from alerts.errors import NotifyError
-from alerts.grouping import DispatchContext, due_groups, flush_group, route_alerts
+from alerts.grouping import (
+    DispatchContext,
+    due_groups,
+    flush_group,
+    insert_ignore,
+    route_alerts,
+)
 from alerts.locking import begin_write
 from alerts.notification_models import (
     Notification,
@@ -218,21 +224,29 @@ def _record(
 def _update_receiver_state(
     session: Session, receiver: str, result: DeliveryResult, now: datetime
 ) -> None:
-    state = session.get(ReceiverState, receiver)
-    if state is None:
-        state = ReceiverState(name=receiver, last_permanent=False, consecutive_failures=0)
-    state.last_attempt_at = now
-    state.last_status_code = result.status_code
-    state.last_latency_ms = round(result.latency_ms, 3)
-    state.last_permanent = result.permanent
+    # Insert-or-ignore then one UPDATE: two workers finishing at once neither collide on
+    # the insert nor lose a failure count.
+    insert_ignore(
+        session,
+        ReceiverState.__table__,  # type: ignore[attr-defined]
+        {"name": receiver, "last_permanent": False, "consecutive_failures": 0},
+    )
+    values: dict[str, object] = {
+        "last_attempt_at": now,
+        "last_status_code": result.status_code,
+        "last_latency_ms": round(result.latency_ms, 3),
+        "last_permanent": result.permanent,
+    }
     if result.ok:
-        state.last_success_at = now
-        state.last_error = None
-        state.consecutive_failures = 0
+        values.update(last_success_at=now, last_error=None, consecutive_failures=0)
     else:
-        state.last_error = result.error
-        state.consecutive_failures += 1
-    session.add(state)
+        values.update(
+            last_error=result.error,
+            consecutive_failures=col(ReceiverState.consecutive_failures) + 1,
+        )
+    session.execute(
+        update(ReceiverState).where(col(ReceiverState.name) == receiver).values(**values)
+    )
 
 
 def trial_payload(receiver: ReceiverConfig, external_url: str, now: datetime) -> dict[str, object]:

@@ -173,7 +173,7 @@ def route_alerts(session: Session, ctx: DispatchContext, now: datetime) -> int:
     return touched
 
 
-def _insert_ignore(session: Session, table: object, values: dict[str, object]) -> int:
+def insert_ignore(session: Session, table: object, values: dict[str, object]) -> int:
     dialect = session.get_bind().dialect.name
     module = postgresql if dialect == "postgresql" else sqlite
     stmt = module.insert(table).values(**values).on_conflict_do_nothing()
@@ -199,7 +199,7 @@ def _ensure_group(
 ) -> int:
     key, digest, group_labels = _identity(route, receiver, labels)
     timers = timers_for(route, receiver)
-    _insert_ignore(
+    insert_ignore(
         session,
         NotifyGroup.__table__,  # type: ignore[attr-defined]
         {
@@ -223,7 +223,7 @@ def _ensure_group(
 
 
 def _ensure_member(session: Session, group_id: int, alert_id: int) -> int:
-    return _insert_ignore(
+    return insert_ignore(
         session,
         NotifyMember.__table__,  # type: ignore[attr-defined]
         {"group_id": group_id, "alert_id": alert_id},

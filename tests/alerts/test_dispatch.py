@@ -336,3 +336,18 @@ def test_an_alertmanager_receiver_gets_active_alerts_every_minute_and_resolves_f
     # The resolve goes out, then again every minute until 15 minutes after it.
     assert set(ends) == {"2026-11-26T12:01:40Z"}
     assert len(ends) == 15
+
+
+def test_concurrent_dispatchers_never_send_the_same_notification_twice(engine):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with running(Receiver()) as rx:
+        ctx = context(rx.url, route={"group_wait": "0s"})
+        for name in ("A", "B", "C"):
+            fire(engine, name)
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(lambda _: run_dispatch(engine, ctx, at(0)), range(4)))
+        names = sorted(r.json()["groupLabels"]["alertname"] for r in rx.requests)
+    assert names == ["A", "B", "C"]
+    with Session(engine) as s:
+        assert [n.attempts for n in s.exec(select(Notification)).all()] == [1, 1, 1]
