@@ -32,7 +32,7 @@ from web.state import db, runtime
 
 RESOLVE_TTL_MS = 60_000
 SPARK_RANGE_MS = 3_600_000
-SPARK_STEP_MS = 60_000
+SPARK_STEP_MS = 30_000
 
 
 @dataclass(frozen=True)
