@@ -109,32 +109,10 @@ def step(
                 "after the rule's labels are applied"
             )
         seen.add(key)
-        old = previous.get(key)
-        if old is not None and old.state is not AlertState.RESOLVED:
-            out.alerts[key] = replace(
-                old,
-                value=value,
-                annotations=annotations,
-                last_seen_at=now,
-                keep_firing_until=None,
-            )
-            continue
-        alert = RuleAlert(
-            labels=labels,
-            annotations=annotations,
-            value=value,
-            state=AlertState.PENDING,
-            active_at=now,
-            last_seen_at=now,
-        )
-        out.alerts[key] = alert
-        out.transitions.append(Transition(labels, None, AlertState.PENDING, now))
-
+        _observed(previous.get(key), labels, annotations, value, now, out)
     for key, old in previous.items():
-        if key in seen:
-            continue
-        _vanished(rule, old, now, out)
-
+        if key not in seen:
+            _vanished(rule, old, now, out)
     for key, alert in list(out.alerts.items()):
         if alert.state is AlertState.PENDING and now - alert.active_at >= _for(rule):
             out.alerts[key] = replace(alert, state=AlertState.FIRING, fired_at=now)
@@ -142,6 +120,32 @@ def step(
                 Transition(alert.labels, AlertState.PENDING, AlertState.FIRING, now)
             )
     return out
+
+
+def _observed(
+    old: RuleAlert | None,
+    labels: dict[str, str],
+    annotations: dict[str, str],
+    value: float,
+    now: datetime,
+    out: Outcome,
+) -> None:
+    """An alert whose series is in the result: updated if active, else a new pending one."""
+    key = label_key(labels)
+    if old is not None and old.state is not AlertState.RESOLVED:
+        out.alerts[key] = replace(
+            old, value=value, annotations=annotations, last_seen_at=now, keep_firing_until=None
+        )
+        return
+    out.alerts[key] = RuleAlert(
+        labels=labels,
+        annotations=annotations,
+        value=value,
+        state=AlertState.PENDING,
+        active_at=now,
+        last_seen_at=now,
+    )
+    out.transitions.append(Transition(labels, None, AlertState.PENDING, now))
 
 
 def _for(rule: AlertRule) -> timedelta:

@@ -124,6 +124,14 @@ def _hold_reason(
     return None
 
 
+def _down(firing: list[Alert], ctx: DispatchContext, now: datetime) -> set[str]:
+    """Services that are down: their TargetDown alert fires, or their health says so."""
+    down = {a.service for a in firing if a.alertname == TARGET_DOWN_ALERT and a.service}
+    if ctx.down_services is not None and ctx.parents:
+        down |= ctx.down_services(now)
+    return down
+
+
 def route_alerts(session: Session, ctx: DispatchContext, now: datetime) -> int:
     """Mark held-back alerts and put the others into their groups; returns groups touched."""
     firing = list(
@@ -133,16 +141,11 @@ def route_alerts(session: Session, ctx: DispatchContext, now: datetime) -> int:
             )
         ).all()
     )
-    down = {a.service for a in firing if a.alertname == TARGET_DOWN_ALERT and a.service}
-    if ctx.down_services is not None and ctx.parents:
-        down |= ctx.down_services(now)
-    notified = set(
-        session.exec(
-            select(NotifyMember.alert_id).where(
-                NotifyMember.notified_state == NotifiedState.FIRING.value
-            )
-        ).all()
+    down = _down(firing, ctx, now)
+    notified_query = select(NotifyMember.alert_id).where(
+        NotifyMember.notified_state == NotifiedState.FIRING.value
     )
+    notified = set(session.exec(notified_query).all())
     silences = active_silences(session, now)
     # Memberships already stored need no work (a firing alert is routed every few seconds).
     known = set(
@@ -153,16 +156,15 @@ def route_alerts(session: Session, ctx: DispatchContext, now: datetime) -> int:
         ).all()
     )
     touched = 0
-    routes = ctx.notify.route
     for alert in firing:
         reason = _hold_reason(alert, ctx, silences, down, notified, now)
         if reason != alert.suppressed_by:
             alert.suppressed_by = reason
             session.add(alert)
-        if reason is not None or routes is None:
+        if reason is not None or ctx.notify.route is None:
             continue
         labels = alert.label_map
-        for route in routes.match(labels):
+        for route in ctx.notify.route.match(labels):
             receiver = ctx.notify.receivers[route.receiver]
             if (_identity(route, receiver, labels)[1], alert.id) in known:
                 continue
@@ -240,18 +242,22 @@ def due_groups(session: Session, now: datetime, limit: int = 100) -> list[Notify
     return list(session.exec(query).all())
 
 
-def flush_group(
-    session: Session, ctx: DispatchContext, group: NotifyGroup, now: datetime
-) -> Notification | None:
-    """Claim a due group and queue its notification if it has news; the caller commits."""
+def _group_timers(ctx: DispatchContext, group: NotifyGroup) -> Timers:
     receiver = ctx.notify.receivers.get(group.receiver)
     route_key = group.group_key.rsplit(":{", 1)[0]
     route = all_routes(ctx.notify.route).get(route_key) or ctx.notify.route
     if receiver is None or route is None:
         # The receiver left the config: keep the group (its resolves are owed), look later.
-        timers = Timers(timedelta(0), timedelta(minutes=5), timedelta(hours=4))
-    else:
-        timers = timers_for(route, receiver)
+        return Timers(timedelta(0), timedelta(minutes=5), timedelta(hours=4))
+    return timers_for(route, receiver)
+
+
+def flush_group(
+    session: Session, ctx: DispatchContext, group: NotifyGroup, now: datetime
+) -> Notification | None:
+    """Claim a due group and queue its notification if it has news; the caller commits."""
+    receiver = ctx.notify.receivers.get(group.receiver)
+    timers = _group_timers(ctx, group)
     claimed = session.execute(
         update(NotifyGroup)
         .where(
@@ -266,37 +272,51 @@ def flush_group(
         .join(Alert, col(Alert.id) == NotifyMember.alert_id)
         .where(NotifyMember.group_id == group.id)
     ).all()
-    sorted_ = _sort_members(list(rows), timers, now)
+    members = _sort_members(list(rows), timers, now)
     repeat_due = (
         group.last_notified_at is None
         or now - as_utc(group.last_notified_at) >= timers.repeat_interval
     )
-    wants_repeat = sorted_.resolved_again or any(
-        a.acked_at is None or not timers.ack_stops_repeat for _, a in sorted_.firing
+    wants_repeat = members.resolved_again or any(
+        a.acked_at is None or not timers.ack_stops_repeat for _, a in members.firing
     )
     notification = None
-    if sorted_.changed or (repeat_due and wants_repeat):
-        sent = sorted_.firing + sorted_.resolved_new + sorted_.resolved_again
+    if members.changed or (repeat_due and wants_repeat):
+        sent = members.firing + members.resolved_new + members.resolved_again
         notification = _queue(session, ctx, group, receiver, [a for _, a in sent], now)
+    _settle(session, group, members, notified=notification is not None, left=len(rows), now=now)
+    return notification
+
+
+def _settle(
+    session: Session,
+    group: NotifyGroup,
+    members: _Sorted,
+    *,
+    notified: bool,
+    left: int,
+    now: datetime,
+) -> None:
+    """Store what was notified, drop finished members, idle the group when it is empty."""
+    if notified:
         session.execute(
             update(NotifyGroup).where(col(NotifyGroup.id) == group.id).values(last_notified_at=now)
         )
-        for member, alert in sorted_.firing + sorted_.resolved_new:
+        for member, alert in members.firing + members.resolved_new:
             member.notified_state, member.notified_at = alert.state, now
             session.add(member)
-    for member in sorted_.done:
+    for member in members.done:
         session.execute(
             delete(NotifyMember).where(
                 col(NotifyMember.group_id) == member.group_id,
                 col(NotifyMember.alert_id) == member.alert_id,
             )
         )
-    if len(sorted_.done) == len(rows):
+    if len(members.done) == left:
         session.execute(
             update(NotifyGroup).where(col(NotifyGroup.id) == group.id).values(next_flush_at=None)
         )
     session.flush()
-    return notification
 
 
 @dataclass

@@ -223,15 +223,7 @@ def _route(
     group_by = raw.get("group_by", list(parent.group_by) if parent else [])
     if not isinstance(group_by, list) or not all(isinstance(g, str) for g in group_by):
         raise ConfigError(f"{where}: {at}.group_by must be a list of label names")
-    timers = {}
-    for name, default in (
-        ("group_wait", parent.group_wait_s if parent else DEFAULT_GROUP_WAIT_S),
-        ("group_interval", parent.group_interval_s if parent else DEFAULT_GROUP_INTERVAL_S),
-        ("repeat_interval", parent.repeat_interval_s if parent else DEFAULT_REPEAT_INTERVAL_S),
-    ):
-        timers[name] = _seconds(raw[name], f"{where}: {at}.{name}") if name in raw else default
-    if timers["group_interval"] <= 0 or timers["repeat_interval"] <= 0:
-        raise ConfigError(f"{where}: {at}: group_interval and repeat_interval must be above 0")
+    timers = _timers(raw, f"{where}: {at}", parent)
     own_key = "{" + ",".join(f"{m.name}{m.op.value}{_go_quote(m.value)}" for m in matchers) + "}"
     key = f"{parent.key}/{own_key}" if parent else own_key
     node = Route(
@@ -252,6 +244,20 @@ def _route(
         for i, child in enumerate(children)
     )
     return replace(node, routes=built)
+
+
+def _timers(raw: Mapping[str, Any], at: str, parent: Route | None) -> dict[str, float]:
+    """group_wait / group_interval / repeat_interval: given, else the parent's, else defaults."""
+    timers = {}
+    for name, default in (
+        ("group_wait", parent.group_wait_s if parent else DEFAULT_GROUP_WAIT_S),
+        ("group_interval", parent.group_interval_s if parent else DEFAULT_GROUP_INTERVAL_S),
+        ("repeat_interval", parent.repeat_interval_s if parent else DEFAULT_REPEAT_INTERVAL_S),
+    ):
+        timers[name] = _seconds(raw[name], f"{at}.{name}") if name in raw else default
+    if timers["group_interval"] <= 0 or timers["repeat_interval"] <= 0:
+        raise ConfigError(f"{at}: group_interval and repeat_interval must be above 0")
+    return timers
 
 
 def _route_matchers(raw: Mapping[str, Any], at: str) -> tuple[Matcher, ...]:
