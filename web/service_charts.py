@@ -15,6 +15,7 @@ from web.service_status import TimeRange, burn_down, range_series, raw_source, r
 
 COLORS = {"ok": "#1f9d55", "bad": "#d64545", "warn": "#d98e04", "accent": "#2f6fed"}
 QUANTILE_COLORS = ("#1f9d55", "#d98e04", "#d64545")
+SLO_COLORS = ("#2f6fed", "#d98e04", "#1f9d55", "#d64545", "#6b7cff")
 
 
 def _x(timestamps_ms: Sequence[int]) -> list[str]:
@@ -84,71 +85,86 @@ def service_figures(
     spec: ServiceSpec, now_ms: int, span: TimeRange, deploys: Sequence[tuple[datetime, str]]
 ) -> dict[str, dict[str, Any]]:
     """Request rate, error ratio, latency quantiles, SLO budget burn-down, CPU and memory."""
-    source = rollup_source() if span.rollups else raw_source()
-    xr = (now_ms - span.range_ms, now_ms)
-    w = span.window
+    charts = _Charts(spec, now_ms, span, deploys)
+    return {
+        "requests": charts.requests(),
+        "errors": charts.errors(),
+        "latency": charts.latency(),
+        "budget": charts.budget(),
+        "usage": charts.usage(),
+    }
 
-    def one(expr: str) -> SeriesData | None:
-        found = range_series(source, expr, now_ms, span)
+
+class _Charts:
+    def __init__(
+        self,
+        spec: ServiceSpec,
+        now_ms: int,
+        span: TimeRange,
+        deploys: Sequence[tuple[datetime, str]],
+    ) -> None:
+        self.spec = spec
+        self.now_ms = now_ms
+        self.span = span
+        self.deploys = deploys
+        self.source = rollup_source() if span.rollups else raw_source()
+
+    def one(self, expr: str) -> SeriesData | None:
+        found = range_series(self.source, expr, self.now_ms, self.span)
         return found[0] if len(found) == 1 else None
 
-    figures: dict[str, dict[str, Any]] = {}
-    errors_sel = selector_text(spec.job, spec.selector, {spec.status_label: "5.."})
-    rate_traces = []
-    total = one(signal_expr(spec, "request_rate", w))
-    if total is not None:
-        rate_traces.append(_trace(total, "all", COLORS["accent"]))
-    failed = one(f"sum(rate({spec.requests_metric}{{{errors_sel}}}[{w}]))")
-    if failed is not None:
-        rate_traces.append(_trace(failed, "5xx", COLORS["bad"]))
-    figures["requests"] = {
-        "data": rate_traces,
-        "layout": _layout("Request rate", "requests/s", deploys, xr),
-    }
+    def signal(self, name: str) -> SeriesData | None:
+        return self.one(signal_expr(self.spec, name, self.span.window))
 
-    ratio = one(signal_expr(spec, "error_ratio", w))
-    figures["errors"] = {
-        "data": [_trace(ratio, "5xx share", COLORS["bad"], 100.0)] if ratio else [],
-        "layout": _layout("Error ratio", "%", deploys, xr),
-    }
+    def figure(
+        self, traces: list[dict[str, Any]], title: str, unit: str, **extra: Any
+    ) -> dict[str, Any]:
+        x_range = (self.now_ms - self.span.range_ms, self.now_ms)
+        return {"data": traces, "layout": _layout(title, unit, self.deploys, x_range, **extra)}
 
-    latency = []
-    for q, color in zip(("p50", "p95", "p99"), QUANTILE_COLORS, strict=True):
-        series = one(signal_expr(spec, f"latency_{q}", w))
-        if series is not None:
-            latency.append(_trace(series, q, color, 1000.0))
-    figures["latency"] = {"data": latency, "layout": _layout("Latency", "ms", deploys, xr)}
+    def requests(self) -> dict[str, Any]:
+        spec = self.spec
+        errors = selector_text(spec.job, spec.selector, {spec.status_label: "5.."})
+        failed = self.one(f"sum(rate({spec.requests_metric}{{{errors}}}[{self.span.window}]))")
+        traces = []
+        for series, name, color in ((self.signal("request_rate"), "all", COLORS["accent"]),
+                                    (failed, "5xx", COLORS["bad"])):  # fmt: skip
+            if series is not None:
+                traces.append(_trace(series, name, color))
+        return self.figure(traces, "Request rate", "requests/s")
 
-    budget_traces = []
-    for slo, color in zip(spec.slos, ("#2f6fed", "#d98e04", "#1f9d55", "#d64545"), strict=False):
-        series = burn_down(spec, slo, now_ms, span)
-        if series is not None:
-            budget_traces.append(_trace(series, f"{slo.name} ({slo.objective:.2%})", color, 100.0))
-    figures["budget"] = {
-        "data": budget_traces,
-        "layout": _layout(
-            "Error budget left",
-            "% of budget",
-            deploys,
-            xr,
-            yaxis={"title": {"text": "% of budget"}},
-        ),
-    }
+    def errors(self) -> dict[str, Any]:
+        ratio = self.signal("error_ratio")
+        traces = [_trace(ratio, "5xx share", COLORS["bad"], 100.0)] if ratio else []
+        return self.figure(traces, "Error ratio", "%")
 
-    usage = []
-    cpu = one(signal_expr(spec, "cpu", w))
-    if cpu is not None:
-        usage.append(_trace(cpu, "CPU (cores)", COLORS["accent"]))
-    memory = one(signal_expr(spec, "memory", w))
-    if memory is not None:
-        usage.append(_trace(memory, "memory (MiB)", COLORS["warn"], 1 / 2**20, yaxis="y2"))
-    figures["usage"] = {
-        "data": usage,
-        "layout": _layout(
-            "CPU and memory", "cores", deploys, xr,
+    def latency(self) -> dict[str, Any]:
+        traces = []
+        for q, color in zip(("p50", "p95", "p99"), QUANTILE_COLORS, strict=True):
+            series = self.signal(f"latency_{q}")
+            if series is not None:
+                traces.append(_trace(series, q, color, 1000.0))
+        return self.figure(traces, "Latency", "ms")
+
+    def budget(self) -> dict[str, Any]:
+        traces = []
+        for slo, color in zip(self.spec.slos, SLO_COLORS, strict=False):
+            series = burn_down(self.spec, slo, self.now_ms, self.span)
+            if series is not None:
+                traces.append(_trace(series, f"{slo.name} ({slo.objective:.2%})", color, 100.0))
+        return self.figure(traces, "Error budget left", "% of budget")
+
+    def usage(self) -> dict[str, Any]:
+        traces = []
+        cpu = self.signal("cpu")
+        if cpu is not None:
+            traces.append(_trace(cpu, "CPU (cores)", COLORS["accent"]))
+        memory = self.signal("memory")
+        if memory is not None:
+            traces.append(_trace(memory, "memory (MiB)", COLORS["warn"], 1 / 2**20, yaxis="y2"))
+        return self.figure(
+            traces, "CPU and memory", "cores",
             margin={"l": 55, "r": 60, "t": 40, "b": 35},
             yaxis2={"title": {"text": "MiB"}, "overlaying": "y", "side": "right",
                     "rangemode": "tozero"},
-        ),
-    }  # fmt: skip
-    return figures
+        )  # fmt: skip

@@ -26,6 +26,16 @@ from collector.promql.nodes import (
     ValueType,
     VectorSelector,
 )
+from collector.promql.operators import (
+    Labels,
+    Vector,
+    apply_operator,
+    drop_name,
+    sort_key,
+    unique,
+    vector_scalar,
+    vector_vector,
+)
 from collector.promql.parser import parse_expr
 from collector.series import METRIC_NAME_LABEL, InstantSample, SeriesData, SeriesSource
 
@@ -33,9 +43,6 @@ DEFAULT_LOOKBACK_MS = 300_000
 MAX_POINTS_PER_SERIES = 11_000  # Prometheus's own bound on a range query's resolution
 # Prometheus marks a series that disappeared with this NaN bit pattern (a staleness marker).
 _STALE_NAN_BITS = 0x7FF0000000000002
-
-Labels = dict[str, str]
-Vector = list[tuple[Labels, float]]
 
 
 @dataclass(frozen=True)
@@ -63,7 +70,7 @@ def evaluate_instant(
     if isinstance(value, float):
         return [InstantSample({}, value, at_ms)]
     assert isinstance(value, list)
-    return [InstantSample(labels, v, at_ms) for labels, v in sorted(value, key=_sort_key)]
+    return [InstantSample(labels, v, at_ms) for labels, v in sorted(value, key=sort_key)]
 
 
 def evaluate_range(
@@ -95,7 +102,7 @@ def evaluate_range(
             raise EvaluationError("a range vector cannot be the result")
         vector: Vector = [({}, value)] if isinstance(value, float) else value
         for labels, v in vector:
-            series = out.setdefault(_sort_key((labels, v)), SeriesData(dict(labels)))
+            series = out.setdefault(sort_key((labels, v)), SeriesData(dict(labels)))
             series.timestamps_ms.append(t)
             series.values.append(v)
     return [out[key] for key in sorted(out)]
@@ -110,64 +117,8 @@ def _instant_tree(expr: Expr | str) -> Expr:
     return tree
 
 
-def _sort_key(item: tuple[Labels, float]) -> tuple[tuple[str, str], ...]:
-    return tuple(sorted(item[0].items()))
-
-
 def _is_stale(value: float) -> bool:
     return math.isnan(value) and struct.unpack("<Q", struct.pack("<d", value))[0] == _STALE_NAN_BITS
-
-
-def _drop_name(labels: Labels) -> Labels:
-    return {k: v for k, v in labels.items() if k != METRIC_NAME_LABEL}
-
-
-def _divide(a: float, b: float) -> float:
-    if b != 0:
-        return a / b
-    if a == 0 or math.isnan(a):
-        return math.nan
-    return math.copysign(math.inf, a) * math.copysign(1.0, b)
-
-
-def _apply(op: str, a: float, b: float) -> tuple[float, bool]:
-    """(value, keep) of `a op b`; comparisons keep the left value when true (PromQL filter)."""
-    if op == "+":
-        return a + b, True
-    if op == "-":
-        return a - b, True
-    if op == "*":
-        return a * b, True
-    if op == "/":
-        return _divide(a, b), True
-    if op == "%":
-        return (math.fmod(a, b) if b != 0 and not math.isinf(a) else math.nan), True
-    if op == "^":
-        try:
-            return math.pow(a, b), True
-        except (OverflowError, ValueError):
-            return (math.inf if a > 0 else math.nan), True
-    comparisons = {
-        "==": a == b,
-        "!=": a != b,
-        "<": a < b,
-        "<=": a <= b,
-        ">": a > b,
-        ">=": a >= b,
-    }
-    return a, comparisons[op]
-
-
-def _unique(vector: Vector) -> Vector:
-    seen: set[tuple[tuple[str, str], ...]] = set()
-    for item in vector:
-        key = _sort_key(item)
-        if key in seen:
-            raise EvaluationError(
-                f"vector cannot contain metrics with the same labelset {dict(item[0])}"
-            )
-        seen.add(key)
-    return vector
 
 
 class _Evaluator:
@@ -199,7 +150,7 @@ class _Evaluator:
             inner = self.eval(expr.expr, t)
             if isinstance(inner, float):
                 return -inner
-            return [(_drop_name(labels), -v) for labels, v in inner]  # type: ignore[union-attr]
+            return [(drop_name(labels), -v) for labels, v in inner]  # type: ignore[union-attr]
         if isinstance(expr, Aggregate):
             return self.aggregate(expr, t)
         if isinstance(expr, Call):
@@ -264,7 +215,7 @@ class _Evaluator:
             assert isinstance(vector, list)
             return float(vector[0][1]) if len(vector) == 1 else math.nan
         if name == "abs":
-            return _unique([(_drop_name(lb), abs(v)) for lb, v in args[0]])  # type: ignore[union-attr]
+            return unique([(drop_name(lb), abs(v)) for lb, v in args[0]])  # type: ignore[union-attr]
         if name == "histogram_quantile":
             return _histogram_quantile(float(args[0]), args[1])  # type: ignore[arg-type]
         matrix = args[0]
@@ -278,20 +229,20 @@ class _Evaluator:
             else:
                 value = over_time(name, vs)
             if value is not None:
-                out.append((_drop_name(labels), value))
-        return _unique(out)
+                out.append((drop_name(labels), value))
+        return unique(out)
 
     def binary(self, expr: Binary, t: int) -> Value:
         lhs = self.eval(expr.lhs, t)
         rhs = self.eval(expr.rhs, t)
         if isinstance(lhs, float) and isinstance(rhs, float):
-            value, keep = _apply(expr.op, lhs, rhs)
+            value, keep = apply_operator(expr.op, lhs, rhs)
             return (1.0 if keep else 0.0) if expr.op in COMPARISONS else value
         if isinstance(lhs, float):
-            return _vector_scalar(expr, rhs, lhs, vector_left=False)  # type: ignore[arg-type]
+            return vector_scalar(expr, rhs, lhs, vector_left=False)  # type: ignore[arg-type]
         if isinstance(rhs, float):
-            return _vector_scalar(expr, lhs, rhs, vector_left=True)  # type: ignore[arg-type]
-        return _vector_vector(expr, lhs, rhs)  # type: ignore[arg-type]
+            return vector_scalar(expr, lhs, rhs, vector_left=True)  # type: ignore[arg-type]
+        return vector_vector(expr, lhs, rhs)  # type: ignore[arg-type]
 
 
 def _aggregate(op: str, values: list[float]) -> float:
@@ -320,84 +271,3 @@ def _histogram_quantile(q: float, vector: Vector) -> Vector:
         key = tuple(sorted(kept.items()))
         groups.setdefault(key, (kept, []))[1].append((bound, count))
     return [(labels, bucket_quantile(q, buckets)) for labels, buckets in groups.values()]
-
-
-def _vector_scalar(expr: Binary, vector: Vector, scalar: float, *, vector_left: bool) -> Vector:
-    comparison = expr.op in COMPARISONS
-    out: Vector = []
-    for labels, v in vector:
-        a, b = (v, scalar) if vector_left else (scalar, v)
-        value, keep = _apply(expr.op, a, b)
-        if comparison:
-            value = v  # the vector's own sample is what a filter keeps
-        if expr.return_bool:
-            value, keep = (1.0 if keep else 0.0), True
-        if keep:
-            drop = not comparison or expr.return_bool
-            out.append((_drop_name(labels) if drop else labels, value))
-    return _unique(out) if not comparison or expr.return_bool else out
-
-
-def _signature(expr: Binary, labels: Labels) -> tuple[tuple[str, str], ...]:
-    matching = expr.matching
-    if matching is not None and matching.on:
-        return tuple((k, labels.get(k, "")) for k in sorted(matching.labels))
-    ignored = set(matching.labels) if matching is not None else set()
-    ignored.add(METRIC_NAME_LABEL)
-    return tuple(sorted((k, v) for k, v in labels.items() if k not in ignored))
-
-
-def _vector_vector(expr: Binary, lhs: Vector, rhs: Vector) -> Vector:
-    if expr.op in ("and", "or", "unless"):
-        return _set_operation(expr, lhs, rhs)
-    right: dict[tuple[tuple[str, str], ...], float] = {}
-    for labels, value in rhs:
-        key = _signature(expr, labels)
-        if key in right:
-            raise EvaluationError(
-                f"found duplicate series for the match group {dict(key)} on the right hand-side "
-                "of the operation; many-to-many matching is not allowed"
-            )
-        right[key] = value
-    comparison = expr.op in COMPARISONS
-    seen: set[tuple[tuple[str, str], ...]] = set()
-    out: Vector = []
-    for labels, value in lhs:
-        key = _signature(expr, labels)
-        if key not in right:
-            continue
-        if key in seen:
-            raise EvaluationError(
-                f"multiple matches for labels {dict(key)}: many-to-one matching "
-                "(group_left/group_right) is not supported"
-            )
-        seen.add(key)
-        result, keep = _apply(expr.op, value, right[key])
-        if expr.return_bool:
-            result, keep = (1.0 if keep else 0.0), True
-        if keep:
-            out.append(
-                (_result_labels(expr, labels, drop=not comparison or expr.return_bool), result)
-            )
-    return _unique(out)
-
-
-def _result_labels(expr: Binary, labels: Labels, *, drop: bool) -> Labels:
-    result = _drop_name(labels) if drop else dict(labels)
-    matching = expr.matching
-    if matching is not None:
-        if matching.on:
-            result = {k: v for k, v in result.items() if k in matching.labels}
-        else:
-            result = {k: v for k, v in result.items() if k not in matching.labels}
-    return result
-
-
-def _set_operation(expr: Binary, lhs: Vector, rhs: Vector) -> Vector:
-    right_keys = {_signature(expr, labels) for labels, _ in rhs}
-    if expr.op == "and":
-        return [item for item in lhs if _signature(expr, item[0]) in right_keys]
-    if expr.op == "unless":
-        return [item for item in lhs if _signature(expr, item[0]) not in right_keys]
-    left_keys = {_signature(expr, labels) for labels, _ in lhs}
-    return lhs + [item for item in rhs if _signature(expr, item[0]) not in left_keys]
