@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import requests
 from sqlalchemy import Connection, insert, update
 from sqlalchemy.engine import Engine
 
 from collector.config import JobConfig
 from collector.errors import ParseError, ScrapeError
 from collector.exposition import Exposition, parse
+from collector.fetch import fetch
 from collector.models import Health, ScrapeRun, Target
 from collector.relabel import relabel
 from collector.storage import (
@@ -24,25 +23,10 @@ from collector.storage import (
     insert_samples,
     mark_seen,
     mark_stale,
-    store_samples,
     write_lock,
 )
 from collector.targets import target_labels
-from core import __version__
 from core.clock import to_ms
-
-# What Prometheus 3 sends by default (scrape_protocols OpenMetricsText1.0.0,
-# OpenMetricsText0.0.1, PrometheusText1.0.0, PrometheusText0.0.4; q from 0.6 down).
-ACCEPT_HEADER = (
-    "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,"
-    "application/openmetrics-text;version=0.0.1;q=0.5,"
-    "text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,"
-    "text/plain;version=0.0.4;q=0.3,"
-    "*/*;q=0.2"
-)
-USER_AGENT = f"opsloop/{__version__}"
-_CHUNK_BYTES = 64 * 1024
-_local = threading.local()
 
 
 @dataclass(frozen=True)
@@ -80,7 +64,15 @@ class SeriesMemo:
 
     ids: dict[str, int | None] = field(default_factory=dict)
     live: set[int] = field(default_factory=set)
+    synthetic_ids: list[int] = field(default_factory=list)
     fingerprint: str = ""
+
+    def reset_if_changed(self, fingerprint: str) -> None:
+        """Forget everything when the target's labels or relabel rules changed."""
+        if fingerprint != self.fingerprint:
+            self.ids.clear()
+            self.synthetic_ids = []
+            self.fingerprint = fingerprint
 
 
 @dataclass
@@ -96,69 +88,6 @@ class ScrapeOutcome:
     @property
     def up(self) -> bool:
         return self.error is None
-
-
-def _session() -> requests.Session:
-    session: requests.Session | None = getattr(_local, "session", None)
-    if session is None:
-        session = _local.session = requests.Session()
-    return session
-
-
-def fetch(
-    url: str,
-    *,
-    timeout_s: float,
-    body_limit_bytes: int,
-    headers: dict[str, str] | None = None,
-    basic_auth: tuple[str, str] | None = None,
-) -> tuple[str, str | None]:
-    """GET an exposition as Prometheus does; (decoded body, Content-Type) or ScrapeError.
-
-    The limit applies to the uncompressed body; the timeout to the whole exchange.
-    """
-    deadline = time.monotonic() + timeout_s
-    sent = {
-        "Accept": ACCEPT_HEADER,
-        "Accept-Encoding": "gzip",
-        "User-Agent": USER_AGENT,
-        "X-Prometheus-Scrape-Timeout-Seconds": f"{timeout_s:g}",
-        **(headers or {}),
-    }
-    try:
-        with _session().get(
-            url, headers=sent, auth=basic_auth, timeout=timeout_s, stream=True
-        ) as resp:
-            if resp.status_code != 200:
-                raise ScrapeError(f"server returned HTTP status {resp.status_code} {resp.reason}")
-            chunks, size = [], 0
-            # read1 returns what has arrived, so the deadline is checked while a slow
-            # target drips its answer (stream() would wait for full 64 KiB chunks).
-            while chunk := resp.raw.read1(_CHUNK_BYTES, decode_content=True):
-                size += len(chunk)
-                if body_limit_bytes and size > body_limit_bytes:
-                    raise ScrapeError(
-                        f"body size limit exceeded: more than {body_limit_bytes} bytes"
-                    )
-                if time.monotonic() > deadline:
-                    raise ScrapeError(f"timeout: no complete answer within {timeout_s:g}s")
-                chunks.append(chunk)
-            content_type = resp.headers.get("Content-Type")
-    except requests.Timeout as exc:
-        raise ScrapeError(f"timeout: no answer within {timeout_s:g}s") from exc
-    except requests.RequestException as exc:
-        raise ScrapeError(f"cannot fetch: {_short(exc)}") from exc
-    except OSError as exc:  # read errors surfacing from urllib3's stream
-        raise ScrapeError(f"cannot read the answer: {_short(exc)}") from exc
-    try:
-        return b"".join(chunks).decode("utf-8"), content_type
-    except UnicodeDecodeError as exc:
-        raise ScrapeError(f"the body is not UTF-8: {exc.reason} at byte {exc.start}") from exc
-
-
-def _short(exc: BaseException) -> str:
-    text = str(exc)
-    return text if len(text) <= 300 else text[:297] + "..."
 
 
 def target_sample_labels(
@@ -200,10 +129,7 @@ def ingest(
     now: datetime,
 ) -> tuple[int, int]:
     """Store a parsed exposition for a target; (samples kept after relabelling, series added)."""
-    fingerprint = _fingerprint(target, job)
-    if memo.fingerprint != fingerprint:
-        memo.ids.clear()
-        memo.fingerprint = fingerprint
+    memo.reset_if_changed(_fingerprint(target, job))
     ids = memo.ids
     kinds: dict[str, str] | None = None
     new_keys: list[str] = []
@@ -254,14 +180,6 @@ SYNTHETIC = (
 )
 
 
-@dataclass(frozen=True)
-class _Synthetic:
-    name: str
-    labels: dict[str, str]
-    value: float
-    timestamp_ms: int | None
-
-
 def scrape_target(
     engine: Engine,
     target: TargetSpec,
@@ -269,13 +187,14 @@ def scrape_target(
     memo: SeriesMemo,
     clock: Callable[[], datetime],
 ) -> ScrapeOutcome:
-    """Scrape one target and store everything, including the synthetic series; never raises
-    for a failure of the target itself (that is recorded as up=0 and last_error)."""
+    """Scrape one target and store everything, including the synthetic series, in one
+    transaction; a failure of the target itself is recorded (up=0, last_error), not raised."""
     started_at = clock()
     scrape_ms = to_ms(started_at)
     t0 = time.perf_counter()
     outcome = ScrapeOutcome(target.id, started_at, 0.0)
     exposition: Exposition | None = None
+    memo.reset_if_changed(_fingerprint(target, job))
     try:
         body, content_type = fetch(
             target.url,
@@ -284,43 +203,38 @@ def scrape_target(
             headers=job.headers,
             basic_auth=job.basic_auth,
         )
-        exposition = parse(body, content_type)
+        exposition = parse(body, content_type, known=memo.ids)
         outcome.scraped = len(exposition.samples)
     except (ScrapeError, ParseError) as exc:
         outcome.error = f"parse error: {exc}" if isinstance(exc, ParseError) else str(exc)
     try:
         with write_lock(engine), engine.begin() as conn:
             if exposition is not None:
-                outcome.post_relabel, outcome.series_added = ingest(
-                    conn, target, job, exposition, scrape_ms, memo, started_at
-                )
-    except ScrapeError as exc:
-        outcome.error = str(exc)
-        _forget(engine, memo)
+                try:  # ingest checks its limits before it writes anything
+                    outcome.post_relabel, outcome.series_added = ingest(
+                        conn, target, job, exposition, scrape_ms, memo, started_at
+                    )
+                except ScrapeError as exc:
+                    outcome.error = str(exc)
+            if outcome.error is not None and memo.live:
+                mark_stale(conn, memo.live, started_at)  # a failed scrape: all its series
+                memo.live = set()
+            outcome.duration_s = time.perf_counter() - t0
+            _record(conn, target, outcome, scrape_ms, memo)
     except Exception:
-        _forget(engine, memo)
-        raise
-    if outcome.error is not None and memo.live:
-        with write_lock(engine), engine.begin() as conn:  # a failed scrape: all stale
-            mark_stale(conn, memo.live, started_at)
+        # the rollback may have dropped series whose ids the caches now hold
+        memo.ids.clear()
+        memo.synthetic_ids = []
         memo.live = set()
-    outcome.duration_s = time.perf_counter() - t0
-    record_outcome(engine, target, outcome, scrape_ms)
+        forget_series_ids(engine)
+        raise
     return outcome
 
 
-def _forget(engine: Engine, memo: SeriesMemo) -> None:
-    # A rolled-back transaction may have created series ids that no longer exist.
-    memo.ids.clear()
-    memo.live = set()
-    forget_series_ids(engine)
-
-
-def record_outcome(
-    engine: Engine, target: TargetSpec, outcome: ScrapeOutcome, scrape_ms: int
+def _record(
+    conn: Connection, target: TargetSpec, outcome: ScrapeOutcome, scrape_ms: int, memo: SeriesMemo
 ) -> None:
     """Synthetic series as Prometheus writes them, the target's status, and a scrape_run."""
-    labels = dict(target.labels)
     values = (
         1.0 if outcome.up else 0.0,
         outcome.duration_s,
@@ -328,31 +242,31 @@ def record_outcome(
         float(outcome.post_relabel),
         float(outcome.series_added),
     )
-    synthetic = [
-        _Synthetic(n, labels, v, scrape_ms) for n, v in zip(SYNTHETIC, values, strict=True)
-    ]
-    with write_lock(engine), engine.begin() as conn:
-        store_samples(
-            conn, target.id, synthetic, scrape_ms, kinds=dict.fromkeys(SYNTHETIC, "gauge")
+    if not memo.synthetic_ids:
+        items = [(name, target.labels, "gauge") for name in SYNTHETIC]
+        memo.synthetic_ids, _ = ensure_series(conn, items, target.id, outcome.started_at)
+    insert_samples(
+        conn, [(sid, scrape_ms, v) for sid, v in zip(memo.synthetic_ids, values, strict=True)]
+    )
+    targets = Target.__table__  # type: ignore[attr-defined]
+    conn.execute(
+        update(targets)
+        .where(targets.c.id == target.id)
+        .values(
+            health=(Health.UP if outcome.up else Health.DOWN).value,
+            last_scrape_at=outcome.started_at,
+            last_duration_s=outcome.duration_s,
+            last_samples=outcome.post_relabel,
+            last_error=outcome.error,
         )
-        conn.execute(
-            update(Target.__table__)  # type: ignore[attr-defined]
-            .where(Target.__table__.c.id == target.id)  # type: ignore[attr-defined]
-            .values(
-                health=(Health.UP if outcome.up else Health.DOWN).value,
-                last_scrape_at=outcome.started_at,
-                last_duration_s=outcome.duration_s,
-                last_samples=outcome.post_relabel,
-                last_error=outcome.error,
-            )
-        )
-        conn.execute(
-            insert(ScrapeRun.__table__),  # type: ignore[attr-defined]
-            {
-                "target_id": target.id,
-                "started_at": outcome.started_at,
-                "duration_s": outcome.duration_s,
-                "samples": outcome.post_relabel,
-                "error": outcome.error,
-            },
-        )
+    )
+    conn.execute(
+        insert(ScrapeRun.__table__),  # type: ignore[attr-defined]
+        {
+            "target_id": target.id,
+            "started_at": outcome.started_at,
+            "duration_s": outcome.duration_s,
+            "samples": outcome.post_relabel,
+            "error": outcome.error,
+        },
+    )

@@ -144,14 +144,35 @@ def _load_ids(conn: Connection, hashes: list[str], cache: dict[str, int]) -> Non
 
 
 def insert_samples(conn: Connection, rows: Sequence[tuple[int, int, float]]) -> int:
-    """Bulk insert (series_id, ts_ms, value); a repeated (series, timestamp) is skipped."""
+    """Bulk insert (series_id, ts_ms, value); a repeated (series, timestamp) is skipped.
+
+    The hot path of every scrape: the INSERT is compiled once per dialect by SQLAlchemy and
+    handed to the driver's executemany with plain tuples, skipping per-row parameter work.
+    """
     if not rows:
         return 0
-    params = [
-        {"series_id": sid, "ts_ms": ts, "value": None if v != v else v} for sid, ts, v in rows
-    ]
-    conn.execute(insert_ignore(conn, SAMPLE), params)
+    sql, positional = _sample_insert_sql(conn)
+    if positional:
+        params: list[Any] = [(sid, ts, None if v != v else v) for sid, ts, v in rows]
+    else:
+        params = [
+            {"series_id": sid, "ts_ms": ts, "value": None if v != v else v} for sid, ts, v in rows
+        ]
+    conn.exec_driver_sql(sql, params)
     return len(params)
+
+
+_SAMPLE_SQL: dict[str, tuple[str, bool]] = {}
+
+
+def _sample_insert_sql(conn: Connection) -> tuple[str, bool]:
+    found = _SAMPLE_SQL.get(conn.dialect.name)
+    if found is None:
+        compiled = insert_ignore(conn, SAMPLE).compile(
+            dialect=conn.dialect, column_keys=["series_id", "ts_ms", "value"]
+        )
+        found = _SAMPLE_SQL[conn.dialect.name] = (str(compiled), bool(compiled.positional))
+    return found
 
 
 def store_samples(

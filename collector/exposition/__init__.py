@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Container
+
 from collector.errors import ParseError
 from collector.exposition.model import Exemplar, Exposition, Family, Sample
 from collector.exposition.openmetrics import parse_openmetrics
@@ -39,8 +41,8 @@ def format_of(content_type: str | None) -> str:
     return "text"
 
 
-def parse(body: str, content_type: str | None) -> Exposition:
-    """Parse a scraped body with the parser its Content-Type names."""
+def parse(body: str, content_type: str | None, known: Container[str] = ()) -> Exposition:
+    """Parse a scraped body with the parser its Content-Type names (`known`: see parse_text)."""
     if format_of(content_type) == "openmetrics":
         return parse_openmetrics(body)
-    return parse_text(body)
+    return parse_text(body, known)

@@ -11,6 +11,7 @@ error. Samples with the same label block share one labels dict: treat labels as 
 from __future__ import annotations
 
 import re
+from collections.abc import Container
 
 from collector.errors import ParseError
 from collector.exposition.model import Exposition, Family, Sample
@@ -34,6 +35,7 @@ FAST_LINE = re.compile(
 )
 FAST_META = re.compile(r"# (HELP|TYPE) ([a-zA-Z_:][a-zA-Z0-9_:]*)(?: (.*))?")
 PAIR = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="([^"\\]*)"')
+_UNPARSED: dict[str, str] = {}
 TEXT_TYPES = {
     "counter": "counter",
     "gauge": "gauge",
@@ -43,8 +45,12 @@ TEXT_TYPES = {
 }
 
 
-def parse_text(body: str) -> Exposition:
-    """Parse a text-format exposition; raise ParseError naming the line and the reason."""
+def parse_text(body: str, known: Container[str] = ()) -> Exposition:
+    """Parse a text-format exposition; raise ParseError naming the line and the reason.
+
+    `known`: series keys (see Exposition.keys) the caller already resolved, as a scraper's
+    cache; their samples carry an empty labels dict instead of parsed labels.
+    """
     out = Exposition()
     families: dict[str, Family] = {}
     pairs = PAIR.findall
@@ -73,13 +79,18 @@ def parse_text(body: str) -> Exposition:
             _meta(comment, lineno, families)
             continue
         if block:
-            labels = seen_blocks.get(block)  # the same label set often follows many names
-            if labels is None:
-                found = pairs(block)
-                labels = seen_blocks[block] = dict(found)
-                if len(labels) != len(found):
-                    raise ParseError(lineno, f"duplicate label name in {{{block}}}")
-            add_key(f"{name}{{{block}}}")
+            key = f"{name}{{{block}}}"
+            add_key(key)
+            if key in known:
+                labels = _UNPARSED
+            else:
+                cached = seen_blocks.get(block)  # the same label set often follows many names
+                if cached is None:
+                    found = pairs(block)
+                    cached = seen_blocks[block] = dict(found)
+                    if len(cached) != len(found):
+                        raise ParseError(lineno, f"duplicate label name in {{{block}}}")
+                labels = cached
         else:
             labels = {}
             add_key(name)

@@ -12,7 +12,7 @@ import click
 from collector.config import DEFAULT_BODY_LIMIT_BYTES
 from collector.errors import ParseError, ScrapeError
 from collector.exposition import format_of, parse
-from collector.scrape import fetch
+from collector.fetch import fetch
 
 
 def json_value(value: float) -> float | str:

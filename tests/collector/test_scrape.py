@@ -8,9 +8,10 @@ from sqlmodel import Session, select
 
 from collector.config import JobConfig, ScrapeConfig
 from collector.errors import ScrapeError
+from collector.fetch import ACCEPT_HEADER, fetch
 from collector.models import Series, Target, TargetSource
 from collector.pool import ScrapePool
-from collector.scrape import ACCEPT_HEADER, SeriesMemo, TargetSpec, fetch, scrape_target
+from collector.scrape import SeriesMemo, TargetSpec, scrape_target
 from collector.series import Matcher, MatchOp
 from collector.storage import DatabaseSource
 from collector.targets import ensure_target

@@ -1,0 +1,267 @@
+"""CPU cost of scraping, parsing and storing a sample, against Prometheus on the same targets.
+
+    python bench/ingest.py [--targets 20] [--rounds 8]
+
+N local targets (a child process, so serving costs nothing here) each expose a realistic
+~1,000-sample text exposition over real HTTP. opsloop scrapes them all, round after round,
+with its scrape pool into a fresh SQLite file; the figure is this process's CPU time per
+stored sample in the steady state (every round after the first, which creates the series).
+When Debian's `prometheus` is installed, it scrapes the same targets every second for a
+while and its CPU per appended sample (from /proc and its own
+prometheus_tsdb_head_samples_appended_total) gives the ratio. Bounded: about a minute.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from threading import Thread
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+PROMETHEUS_RUN_S = 24.0
+PROMETHEUS_WARMUP_S = 6.0
+
+
+def exposition(seed: int, tick: int) -> str:
+    """About 1,000 samples shaped like a web service with node-level metrics."""
+    out: list[str] = []
+    add = out.append
+    add("# HELP http_requests_total Requests by route, method and status code.")
+    add("# TYPE http_requests_total counter")
+    routes = [f"/api/v1/{name}" for name in ("cart", "items", "users", "orders", "search")]
+    routes += ["/", "/login", "/checkout", "/health", "/static"]
+    for r_i, route in enumerate(routes):
+        for method in ("GET", "POST", "PUT", "DELETE"):
+            for code in ("200", "201", "404", "500", "503"):
+                value = (seed + 1) * (r_i + 1) * 1000 + tick * 7 + len(method) + int(code)
+                add(
+                    f'http_requests_total{{route="{route}",method="{method}",code="{code}"}} {value}'
+                )
+    add("# HELP http_request_duration_seconds Latency of requests.")
+    add("# TYPE http_request_duration_seconds histogram")
+    buckets = (
+        "0.005",
+        "0.01",
+        "0.025",
+        "0.05",
+        "0.1",
+        "0.25",
+        "0.5",
+        "1",
+        "2.5",
+        "5",
+        "10",
+        "+Inf",
+    )
+    for route in routes:
+        for method in ("GET", "POST"):
+            labels = f'route="{route}",method="{method}"'
+            for b_i, le in enumerate(buckets):
+                add(
+                    f'http_request_duration_seconds_bucket{{{labels},le="{le}"}} {tick * 3 + b_i * 11}'
+                )
+            add(f"http_request_duration_seconds_sum{{{labels}}} {tick * 0.731 + 12.5}")
+            add(f"http_request_duration_seconds_count{{{labels}}} {tick * 3 + 121}")
+    add("# HELP node_cpu_seconds_total Seconds the CPUs spent in each mode.")
+    add("# TYPE node_cpu_seconds_total counter")
+    for cpu in range(16):
+        for mode in ("idle", "iowait", "irq", "nice", "softirq", "steal", "system", "user"):
+            add(f'node_cpu_seconds_total{{cpu="{cpu}",mode="{mode}"}} {1000.25 + tick * 0.5 + cpu}')
+    for metric in ("node_network_receive_bytes_total", "node_network_transmit_bytes_total",
+                   "node_network_receive_packets_total", "node_network_transmit_packets_total",
+                   "node_network_receive_errs_total", "node_network_transmit_errs_total"):  # fmt: skip
+        add(f"# TYPE {metric} counter")
+        for dev in range(8):
+            add(f'{metric}{{device="eth{dev}"}} {123456789 + tick * 1024 + dev}')
+    for metric in ("node_filesystem_avail_bytes", "node_filesystem_size_bytes",
+                   "node_filesystem_files", "node_filesystem_files_free"):  # fmt: skip
+        add(f"# TYPE {metric} gauge")
+        for mount in range(12):
+            add(
+                f'{metric}{{device="/dev/sd{mount}",fstype="ext4",mountpoint="/m{mount}"}} {5e10 + mount}'
+            )
+    add("# TYPE process_cpu_seconds_total counter")
+    add(f"process_cpu_seconds_total {tick * 0.1 + 3.2}")
+    for g in ("process_resident_memory_bytes", "process_open_fds", "process_start_time_seconds"):
+        add(f"# TYPE {g} gauge")
+        add(f"{g} {1.7e9 + seed}")
+    return "\n".join(out) + "\n"
+
+
+def _serve(count: int, ports: mp.Queue) -> None:  # type: ignore[type-arg]
+    """Child process: one HTTP server per target; the body changes every request."""
+    servers = []
+    for seed in range(count):
+        bodies = [exposition(seed, tick).encode() for tick in range(4)]
+        hits = [0]
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self, bodies: list[bytes] = bodies, hits: list[int] = hits) -> None:
+                hits[0] += 1
+                body = bodies[hits[0] % len(bodies)]
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        httpd.daemon_threads = True
+        servers.append(httpd)
+        Thread(target=httpd.serve_forever, daemon=True).start()
+    ports.put([s.server_address[1] for s in servers])
+    time.sleep(600)  # the parent terminates us
+
+
+def bench_opsloop(urls: list[str], rounds: int) -> tuple[float, int, float]:
+    """(µs CPU per stored sample in steady rounds, samples per round, first-round µs)."""
+    from sqlmodel import Session
+
+    from collector.config import ScrapeConfig
+    from collector.models import TargetSource
+    from collector.pool import ScrapePool
+    from collector.scrape import TargetSpec
+    from collector.targets import ensure_target
+    from core.clock import utcnow
+    from core.db import create_db_engine
+    from core.migrate import upgrade
+
+    tmp = Path(tempfile.mkdtemp(prefix="opsloop-bench-"))
+    engine = create_db_engine(f"sqlite:///{tmp / 'bench.db'}")
+    upgrade(engine)
+    specs = []
+    with Session(engine) as session:
+        for i, url in enumerate(urls):
+            t = ensure_target(session, job="bench", url=url, labels={"shard": str(i % 4)},
+                              interval_s=15, timeout_s=10, source=TargetSource.API)  # fmt: skip
+            session.commit()
+            specs.append(TargetSpec.of(t))
+    pool = ScrapePool(engine, ScrapeConfig(), utcnow, max_workers=8)
+    per_round: list[tuple[float, int]] = []
+    try:
+        for _ in range(rounds):
+            cpu0 = time.process_time()
+            outcomes = [f.result() for f in [pool.submit(s) for s in specs]]
+            cpu = time.process_time() - cpu0
+            bad = [o.error for o in outcomes if o.error]
+            if bad:
+                raise SystemExit(f"scrape failed: {bad[0]}")
+            stored = sum(o.post_relabel + 5 for o in outcomes)  # + the 5 synthetic series
+            per_round.append((cpu, stored))
+            time.sleep(0.002)  # distinct scrape timestamps
+    finally:
+        pool.shutdown()
+        engine.dispose()
+        shutil.rmtree(tmp, ignore_errors=True)
+    steady_cpu = sum(c for c, _ in per_round[1:])
+    steady_samples = sum(n for _, n in per_round[1:])
+    first_cpu, first_n = per_round[0]
+    return steady_cpu * 1e6 / steady_samples, per_round[0][1], first_cpu * 1e6 / first_n
+
+
+def _cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _appended(port: int) -> float:
+    query = "sum(prometheus_tsdb_head_samples_appended_total)"
+    url = f"http://127.0.0.1:{port}/api/v1/query?query={urllib.request.quote(query)}"
+    with urllib.request.urlopen(url, timeout=5) as resp:
+        result = json.load(resp)["data"]["result"]
+    return float(result[0]["value"][1]) if result else 0.0
+
+
+def bench_prometheus(binary: str, addresses: list[str]) -> float | None:
+    """µs of Prometheus CPU per appended sample while scraping the targets every second."""
+    tmp = Path(tempfile.mkdtemp(prefix="prom-bench-"))
+    config = {
+        "global": {"scrape_interval": "1s", "scrape_timeout": "1s"},
+        "scrape_configs": [{"job_name": "bench", "static_configs": [{"targets": addresses}]}],
+    }
+    (tmp / "prometheus.yml").write_text(json.dumps(config))
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [binary, f"--config.file={tmp / 'prometheus.yml'}", f"--storage.tsdb.path={tmp / 'data'}",
+         f"--web.listen-address=127.0.0.1:{port}", "--log.level=error"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + PROMETHEUS_RUN_S
+        time.sleep(PROMETHEUS_WARMUP_S)  # start-up, first scrapes and series creation
+        samples0, cpu0 = _appended(port), _cpu_s(proc.pid)
+        time.sleep(max(deadline - time.monotonic(), 5.0))
+        samples1, cpu1 = _appended(port), _cpu_s(proc.pid)
+    except OSError as exc:
+        print(f"prometheus: could not measure ({exc})")
+        return None
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
+    if samples1 <= samples0:
+        print("prometheus: appended no samples while measured")
+        return None
+    print(f"prometheus: {samples1 - samples0:,.0f} samples appended, {cpu1 - cpu0:.2f} s CPU")
+    return (cpu1 - cpu0) * 1e6 / (samples1 - samples0)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--targets", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=8)
+    parser.add_argument("--skip-prometheus", action="store_true")
+    args = parser.parse_args()
+    ports_q: mp.Queue = mp.Queue()  # type: ignore[type-arg]
+    server = mp.Process(target=_serve, args=(args.targets, ports_q), daemon=True)
+    server.start()
+    try:
+        ports = ports_q.get(timeout=60)
+        addresses = [f"127.0.0.1:{p}" for p in ports]
+        urls = [f"http://{a}/metrics" for a in addresses]
+        us, per_round, first_us = bench_opsloop(urls, max(args.rounds, 2))
+        print(f"targets: {args.targets}, samples per round (incl. synthetic): {per_round}")
+        print(f"opsloop first round (creates series): {first_us:.2f} us CPU per stored sample")
+        print(f"opsloop_us_per_sample={us:.2f}")
+        binary = shutil.which("prometheus") or (
+            "/usr/bin/prometheus" if Path("/usr/bin/prometheus").exists() else None
+        )
+        if args.skip_prometheus:
+            return 0
+        if binary is None:
+            print("prometheus not installed: no ratio")
+            return 0
+        prom_us = bench_prometheus(binary, addresses)
+        if prom_us is not None:
+            print(f"prometheus_us_per_sample={prom_us:.2f}")
+            print(f"ratio_vs_prometheus={us / prom_us:.2f}")
+    finally:
+        server.terminate()
+        server.join(timeout=5)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
