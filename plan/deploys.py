@@ -122,30 +122,32 @@ def record_deploy(
     if new_ids:
         deploy.items = dump_json(known + new_ids)
         session.add(deploy)
-    released = []
-    for item in named:
-        if item.id in new_ids or inserted:
-            if item.released_in != deploy.id:
-                mark_released(item, deploy.at, deploy.id, cfg)
-                item.updated_at = now
-                session.add(item)
-                released.append(item.id or 0)
-            add_evidence(
-                session,
-                item.id or 0,
-                [
-                    NewEvidence(
-                        kind=EvidenceKind.DEPLOY,
-                        ref_id=str(deploy.id),
-                        ref_key=deploy.service,
-                        summary=f"deployed {deploy.service} {deploy.version}",
-                        observed_at=deploy.at,
-                    )
-                ],
-                now,
-            )
+    fresh = [item for item in named if inserted or item.id in new_ids]
+    released = _release(session, deploy, fresh, cfg, now)
     session.flush()
     return DeployRecorded(deploy=deploy, created=bool(inserted), released=released)
+
+
+def _release(
+    session: Session, deploy: Deploy, items: Sequence[Item], cfg: PlanConfig, now: datetime
+) -> list[int]:
+    """Move items to released in this deploy and put the deploy on their timeline."""
+    released = []
+    for item in items:
+        if item.released_in != deploy.id:
+            mark_released(item, deploy.at, deploy.id, cfg)
+            item.updated_at = now
+            session.add(item)
+            released.append(item.id or 0)
+        piece = NewEvidence(
+            kind=EvidenceKind.DEPLOY,
+            ref_id=str(deploy.id),
+            ref_key=deploy.service,
+            summary=f"deployed {deploy.service} {deploy.version}",
+            observed_at=deploy.at,
+        )
+        add_evidence(session, item.id or 0, [piece], now)
+    return released
 
 
 def list_deploys(session: Session, *, service: str | None = None, limit: int = 100) -> list[Deploy]:

@@ -264,15 +264,10 @@ def _theme_roots(themes: Sequence[Theme]) -> dict[int, int]:
     return roots
 
 
-def triage_themes(session: Session, cfg: PlanConfig, now: datetime) -> TriageResult:
-    """A theme above the size threshold, or growing fast, opens a bug or feature item; every
-    non-spam post of a theme that has an item becomes evidence of it."""
-    result = TriageResult()
-    themes = session.exec(select(Theme)).all()
-    if not themes:
-        return result
-    roots = _theme_roots(themes)
-    by_id = {t.id or 0: t for t in themes}
+def _theme_counts(
+    session: Session, roots: Mapping[int, int], cfg: PlanConfig, now: datetime
+) -> tuple[dict[int, int], dict[int, int], dict[int, int]]:
+    """Per root theme: non-spam posts in all, in the last growth window, in the one before."""
     week = timedelta(seconds=cfg.theme_growth_window_s)
     rows = session.exec(
         select(Feedback.theme_id, Feedback.created_at).where(
@@ -291,6 +286,19 @@ def triage_themes(session: Session, cfg: PlanConfig, now: datetime) -> TriageRes
             recent[root] += 1
         elif created_at >= now - 2 * week:
             previous[root] += 1
+    return size, recent, previous
+
+
+def triage_themes(session: Session, cfg: PlanConfig, now: datetime) -> TriageResult:
+    """A theme above the size threshold, or growing fast, opens a bug or feature item; every
+    non-spam post of a theme that has an item becomes evidence of it."""
+    result = TriageResult()
+    themes = session.exec(select(Theme)).all()
+    if not themes:
+        return result
+    roots = _theme_roots(themes)
+    by_id = {t.id or 0: t for t in themes}
+    size, recent, previous = _theme_counts(session, roots, cfg, now)
     open_keys = set(
         session.exec(
             select(Evidence.ref_key)
