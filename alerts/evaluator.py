@@ -29,7 +29,7 @@ from alerts.fingerprint import fingerprint
 from alerts.locking import begin_write
 from alerts.models import Alert, AlertSource, AlertState
 from alerts.rules import AlertRule, RuleGroup
-from alerts.store import upsert_own_alert
+from alerts.store import record_transition, upsert_own_alert
 from collector.promql import QueryError, evaluate_instant
 from collector.series import SeriesSource
 from collector.storage import DatabaseSource
@@ -176,3 +176,36 @@ def run_rule_group(engine: Engine, group: RuleGroup, now: datetime) -> GroupRepo
     """The scheduled job's work: evaluate one group on the stored samples and commit."""
     with session_scope(engine) as session:
         return evaluate_group(session, group, DatabaseSource(engine), now)
+
+
+def resolve_orphans(session: Session, groups: Sequence[RuleGroup], now: datetime) -> int:
+    """Close open own alerts that no configured rule produces any more (rule removed or its
+    labels changed): a firing one is resolved, so its resolve is notified; a pending one is
+    dropped. Returns how many were closed."""
+    rules: dict[tuple[str, str], list[AlertRule]] = {}
+    for group in groups:
+        for rule in group.rules:
+            rules.setdefault((group.name, rule.alert), []).append(rule)
+    begin_write(session)
+    open_rows = session.exec(
+        select(Alert).where(
+            Alert.source == AlertSource.OWN.value, Alert.state != AlertState.RESOLVED.value
+        )
+    ).all()
+    closed = 0
+    for row in open_rows:
+        candidates = rules.get((row.rule_group or "", row.alertname), [])
+        if any(_owned_by(rule, row.label_map) for rule in candidates):
+            continue
+        closed += 1
+        if row.state == AlertState.PENDING.value:
+            session.delete(row)
+        else:
+            record_transition(session, row, AlertState.RESOLVED, now, note="its rule is gone")
+    session.commit()
+    return closed
+
+
+def run_orphan_check(engine: Engine, groups: Sequence[RuleGroup], now: datetime) -> int:
+    with Session(engine, expire_on_commit=False) as session:
+        return resolve_orphans(session, groups, now)

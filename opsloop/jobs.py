@@ -37,7 +37,7 @@ def alerts_jobs(runtime: Runtime) -> list[JobSpec]:
     """One evaluation job per rule group (at its interval), and notification dispatch."""
     from alerts.config import alerting_for
     from alerts.dispatch import DISPATCH_INTERVAL_S, run_dispatch
-    from alerts.evaluator import run_rule_group
+    from alerts.evaluator import run_orphan_check, run_rule_group
     from alerts.rules import RuleGroup
 
     def rule_job(group: RuleGroup) -> Callable[[Runtime], object]:
@@ -51,6 +51,13 @@ def alerts_jobs(runtime: Runtime) -> list[JobSpec]:
         JobSpec(f"alerts.rules.{g.name}", rule_job(g), config.interval_of(g)) for g in config.groups
     ]
     jobs.append(JobSpec("alerts.dispatch", dispatch, DISPATCH_INTERVAL_S))
+    jobs.append(
+        JobSpec(
+            "alerts.orphans",
+            lambda rt: run_orphan_check(rt.engine, alerting_for(rt).groups, rt.now()),
+            60.0,
+        )
+    )
     return jobs
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session, select
@@ -170,3 +171,22 @@ def test_the_minimum_traffic_guard_keeps_an_idle_service_quiet(engine):
             evaluate_group(s, group, source, at(0))
         s.commit()
         assert s.exec(select(Alert)).all() == []
+
+
+def test_alerts_of_a_removed_or_changed_rule_are_closed(engine):
+    from alerts.evaluator import resolve_orphans
+
+    source = MemorySource([up_series({0: 0, 60: 0}), up_series({0: 0, 60: 0}, "b:9100")])
+    fast = RuleGroup("fast", (AlertRule(alert="Fast", expr="up == 0"),))
+    with Session(engine) as s:
+        evaluate_group(s, GROUP, source, at(0))  # pending
+        evaluate_group(s, fast, source, at(0))  # firing at once
+        s.commit()
+        kept = RuleGroup("fast", (AlertRule(alert="Fast", expr="up == 0"),))
+        assert resolve_orphans(s, [GROUP, kept], at(30)) == 0
+        # The page severity became ticket: the old alerts no longer belong to the rule.
+        changed = RuleGroup("nodes", (replace(RULE, labels={"severity": "ticket"}),))
+        assert resolve_orphans(s, [changed], at(60)) == 4
+        rows = s.exec(select(Alert).order_by(Alert.id)).all()
+    # Pending ones are dropped, firing ones resolved (so their resolve is notified).
+    assert [(a.alertname, a.state) for a in rows] == [("Fast", "resolved"), ("Fast", "resolved")]
