@@ -11,11 +11,12 @@ import math
 import re
 from dataclasses import dataclass
 
-from collector.promql import evaluate_instant, evaluate_range, format_duration
+from collector.promql import evaluate_instant, evaluate_range, format_duration, parse_duration_ms
 from collector.series import SeriesData, SeriesSource
 from collector.services import ServiceSpec, SliKind, SloSpec, signal_expr
 
 BURN_WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
+LONG_WINDOW_S = 6 * 3600  # from here on, 5-minute rollups are precise enough
 
 
 @dataclass(frozen=True)
@@ -64,12 +65,26 @@ def _scalar(source: SeriesSource, expr: str, now_ms: int) -> float | None:
 
 
 def burn_rates(
-    source: SeriesSource, service: ServiceSpec, slo: SloSpec, now_ms: int
+    source: SeriesSource,
+    service: ServiceSpec,
+    slo: SloSpec,
+    now_ms: int,
+    *,
+    long_source: SeriesSource | None = None,
 ) -> dict[str, float | None]:
-    """Burn rate per window of BURN_WINDOWS; None where the window has no data (or traffic)."""
+    """Burn rate per window of BURN_WINDOWS; None where the window has no data (or traffic).
+
+    With `long_source` (e.g. rollups), windows of LONG_WINDOW_S and more are read from it
+    first, falling back to `source` where it has nothing.
+    """
     rates: dict[str, float | None] = {}
     for window in BURN_WINDOWS:
-        ratio = _scalar(source, error_ratio_expr(service, slo, window), now_ms)
+        expr = error_ratio_expr(service, slo, window)
+        ratio = None
+        if long_source is not None and parse_duration_ms(window) >= LONG_WINDOW_S * 1000:
+            ratio = _scalar(long_source, expr, now_ms)
+        if ratio is None:
+            ratio = _scalar(source, expr, now_ms)
         rates[window] = None if ratio is None else max(ratio, 0.0) / slo.allowed_ratio
     return rates
 

@@ -171,7 +171,11 @@ def slo_table(
     spec: ServiceSpec, now_ms: int
 ) -> list[tuple[SloSpec, BudgetStatus, dict[str, float | None]]]:
     return [
-        (slo, budget_now(spec, slo, now_ms), burn_rates(raw_source(), spec, slo, now_ms))
+        (
+            slo,
+            budget_now(spec, slo, now_ms),
+            burn_rates(raw_source(), spec, slo, now_ms, long_source=rollup_source()),
+        )
         for slo in spec.slos
     ]
 

@@ -232,3 +232,21 @@ def test_health_is_down_degraded_or_healthy_with_the_reason():
 def test_opsloop_itself_gets_a_one_second_latency_objective():
     own, other = service_for_job("opsloop"), service_for_job("shop")
     assert (own.slos[1].threshold_s, other.slos[1].threshold_s) == (1.0, 0.3)
+
+
+def test_long_burn_windows_read_the_long_source_first():
+    spec = service_for_job("shop")
+    slo = load_services(
+        parse_config(
+            "services: [{name: shop}]\n"
+            "slos: [{service: shop, sli: error_ratio, objective: 99%, window: 30d}]"
+        )
+    )[0].slos[0]
+    recent = MemorySource(shop_source(9.9, 0.1))  # 1 % failing: burn rate 1
+    rollups = MemorySource(shop_source(9.5, 0.5))  # 5 % failing: burn rate 5
+    rates = burn_rates(recent, spec, slo, NOW_S * S, long_source=rollups)
+    assert {w: round(r, 6) for w, r in rates.items() if r is not None} == {
+        "5m": 1, "30m": 1, "1h": 1, "2h": 1, "6h": 5, "1d": 5, "3d": 5,
+    }  # fmt: skip
+    empty = burn_rates(recent, spec, slo, NOW_S * S, long_source=MemorySource([]))
+    assert empty["3d"] == pytest.approx(1.0)
