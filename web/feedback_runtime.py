@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
-from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
+from collector.errors import ServiceConfigError
+from collector.models import Target
+from collector.services import load_services
 from feedback.analysis import Analyser
 from feedback.errors import FeedbackConfigError
 from feedback.models import Feedback, Survey
@@ -32,38 +33,18 @@ def feedback_analyser() -> Analyser:
 
 def known_services() -> list[str]:
     """Services a person may pick: the configured ones, else those seen in the data."""
-    configured = _configured_services()
+    try:
+        configured = sorted({spec.name for spec in load_services(runtime().config)})
+    except ServiceConfigError:
+        log.warning("the services section of the config file is unusable", exc_info=True)
+        configured = []
     if configured:
         return configured
     names: set[str] = set()
     session = db()
-    for column in (col(Feedback.service), col(Survey.service)):
+    for column in (col(Feedback.service), col(Survey.service), col(Target.job)):
         names.update(v for v in session.execute(select(column).distinct()).scalars() if v)
-    try:
-        target = importlib.import_module("collector.models").Target
-        names.update(v for v in session.execute(select(target.job).distinct()).scalars() if v)
-    except (ImportError, AttributeError, SQLAlchemyError):
-        # the collector's tables are absent (area not installed yet): the feedback data is enough
-        session.rollback()
     return sorted(names)
-
-
-def _configured_services() -> list[str]:
-    try:
-        load_services = importlib.import_module("collector.services").load_services
-    except (ImportError, AttributeError):
-        return []
-    try:
-        services: Any = load_services(runtime().config)
-    except Exception:  # a config error is reported by the collector's own pages
-        log.warning("cannot read the configured services", exc_info=True)
-        return []
-    names = []
-    for item in services or []:
-        name = getattr(item, "name", item)
-        if isinstance(name, str) and name:
-            names.append(name)
-    return sorted(set(names))
 
 
 def ensure_config_surveys() -> str | None:

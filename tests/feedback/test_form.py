@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from sqlmodel import Session, select
 
+from core.config import RawConfig
 from feedback.models import Feedback, FeedbackKind
 from tests.conftest import csrf_token_from
 
@@ -131,3 +133,15 @@ def test_the_embed_page_may_be_framed_and_uses_its_own_form_token(client, engine
     assert bad.status_code == 400
     assert "This form has expired" in bad.get_data(as_text=True)
     assert [f.text for f in _stored(engine)] == ["From the app"]
+
+
+@pytest.mark.parametrize(
+    "raw_config", [RawConfig(data={"services": [{"name": "webshop"}, {"name": "api"}]})]
+)
+def test_the_service_menu_lists_the_configured_services(client, engine):
+    html = client.get("/feedback?service=webshop").get_data(as_text=True)
+    assert '<option value="api" >api</option>' in html
+    assert '<option value="webshop" selected>webshop</option>' in html
+    assert _post(client, message="Cart is empty after login", service="webshop").status_code == 200
+    [item] = _stored(engine)
+    assert item.service == "webshop"
