@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, update
+from sqlalchemy import bindparam, func, text, update
 from sqlmodel import Session, col, select
 
 from feedback.analysis_models import MergeStatus, Theme, ThemeMerge
@@ -66,6 +66,7 @@ def cluster_new_feedback(
 ) -> ClusterResult:
     """Give every unclustered, non-spam feedback a theme (up to `batch` of them per call)."""
     cache = cache or ThemeCache()
+    _claim_write_lock(session)
     if cache.index is None or cache.stamp != _stamp(session):
         cache.index = load_index(session)
     index = cache.index
@@ -77,8 +78,8 @@ def cluster_new_feedback(
     ).all()
     result = ClusterResult()
     assigned: list[tuple[int, int]] = []
-    for feedback_id, text, service in rows:
-        key = index.assign(terms_of(text), _label(text), service)
+    for feedback_id, body, service in rows:
+        key = index.assign(terms_of(body), _label(body), service)
         assigned.append((feedback_id, key))
         result.touched.add(key)
     ids = _store_new_themes(session, index, sorted(k for k in result.touched if k < 0), now)
@@ -97,6 +98,17 @@ def cluster_new_feedback(
     session.flush()
     cache.stamp = _stamp(session)
     return result
+
+
+def _claim_write_lock(session: Session) -> None:
+    """On SQLite, take the write lock before reading, so the busy timeout applies.
+
+    A transaction that reads first and writes later fails at once with "database is locked"
+    (SQLITE_BUSY_SNAPSHOT) if another connection wrote in between; waiting is not possible
+    then. A write statement first (matching no row) queues for the lock instead.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text("UPDATE theme SET size = size WHERE 0"))
 
 
 def _label(text: str) -> str:

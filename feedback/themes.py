@@ -67,6 +67,7 @@ _PHRASES = (
 )
 _STEMMER = snowballstemmer.stemmer("english")
 _STEMS: dict[str, str] = {}
+_SURFACE: dict[str, str] = {}  # stem -> the shortest word seen with that stem
 MAX_STEM_CACHE = 200_000
 
 
@@ -94,7 +95,15 @@ def _fold(word: str) -> str:
         if len(_STEMS) > MAX_STEM_CACHE:
             _STEMS.clear()
         stem = _STEMS[word] = _STEMMER.stemWord(word)
+        known = _SURFACE.get(stem)
+        if known is None or (len(word), word) < (len(known), known):
+            _SURFACE[stem] = word
     return stem
+
+
+def surface(term: str) -> str:
+    """A readable word for a stem ("deliveri" -> "delivery"): the shortest word seen for it."""
+    return _SURFACE.get(term, term)
 
 
 @dataclass
@@ -194,7 +203,7 @@ class ThemeIndex:
     def top_terms(self, key: int, limit: int = TOP_TERMS) -> list[str]:
         state = self.themes[key]
         ranked = sorted(state.counts.items(), key=lambda tc: (-tc[1] * self.idf(tc[0]), tc[0]))
-        return [t for t, _ in ranked[:limit] if not t.startswith("#")]
+        return [surface(t) for t, _ in ranked[:limit] if not t.startswith("#")]
 
     def _vector(self, key: int) -> dict[str, float]:
         state = self.themes[key]
