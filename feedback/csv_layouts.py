@@ -10,6 +10,9 @@ Layouts (see ../shared/fixtures/surveys/README.md for the conventions):
 - generic: one header row; columns named by `--map field=column` or by their own name
   (score, comment/text/message, created_at/date/timestamp, email, id, service).
 
+Dates: Google's `GMT+1` suffix is honoured; dates without a zone are taken as UTC, and
+slashed dates as month/day/year, as SurveyMonkey and US-locale Google Forms write them.
+
 The csv module reads the rows and csv.Sniffer guesses the delimiter; what is written here
 is only what no library knows: which column of which tool's export means what.
 """

@@ -9,6 +9,7 @@ from sqlmodel import Session
 
 from core.models import Role
 from feedback.analysis import Analyser
+from feedback.analysis_models import Theme
 from feedback.inbox import InboxFilter, count_feedback, counts_by
 from feedback.ingest import NewFeedback, ingest
 from feedback.models import Feedback, FeedbackKind
@@ -139,3 +140,25 @@ def test_the_detail_page_shows_one_item_with_its_link(auth_client, seeded):
     assert "I love the new dashboard" in html and "forum (discourse)" in html
     assert 'href="https://forum.example.com/t/1"' in html
     assert auth_client.get("/feedback/inbox/999999").status_code == 404
+
+
+def test_the_theme_filter_includes_themes_merged_into_it(auth_client, engine, seeded):
+    now = datetime(2026, 3, 11, tzinfo=UTC)
+    with Session(engine) as s:
+        main = Theme(label="checkout failures", created_at=now, updated_at=now)
+        s.add(main)
+        s.flush()
+        merged = Theme(label="lost data", created_at=now, updated_at=now, merged_into_id=main.id)
+        s.add(merged)
+        s.flush()
+        for ext, theme in (("p1", main.id), ("p2", merged.id)):
+            item = s.get(Feedback, seeded[ext])
+            item.theme_id = theme
+            s.add(item)
+        s.commit()
+        main_id, merged_id = main.id, merged.id
+    html = auth_client.get(f"/feedback/inbox?theme={main_id}").get_data(as_text=True)
+    assert "I love the new dashboard" in html and "Checkout is broken" in html
+    assert "CHEAP PILLS" not in html
+    assert f'<option value="{merged_id}"' not in html  # merged themes leave the menu
+    assert auth_client.get("/feedback/inbox?theme=abc").status_code == 400
