@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Table, and_, insert, update
+from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
@@ -81,21 +81,21 @@ def ingest_alerts(
     for reason, ids in held.items():
         conn.execute(update(ALERT).where(ALERT.c.id.in_(ids)).values(suppressed_by=reason))
     resolved = 0
-    unchanged = 0
+    refreshed = []
     for alert in alerts:
         if alert.identity in created:
             continue
-        if alert.state is AlertState.RESOLVED:
-            alert_id = _close(session, alert, now)
-            if alert_id is not None:
-                resolved += 1
-                events.append(
-                    _event(alert_id, _closed_at(alert, now), AlertState.FIRING, alert.state, None)
-                )
-                continue
-        else:
-            _refresh(session, alert, now, silences)
-        unchanged += 1
+        if alert.state is AlertState.FIRING:
+            refreshed.append(_refresh_params(alert, now, silences))
+            continue
+        alert_id = conn.execute(_CLOSE, _close_params(alert, now)).scalar_one_or_none()
+        if alert_id is not None:  # None: it was closed already
+            resolved += 1
+            closed_at = _closed_at(alert, now)
+            events.append(_event(alert_id, closed_at, AlertState.FIRING, alert.state, None))
+    if refreshed:
+        conn.execute(_REFRESH, refreshed)
+    unchanged = len(alerts) - len(created) - resolved
     if events:
         conn.execute(_INSERT_EVENTS, events)
     return IngestResult(
@@ -162,51 +162,64 @@ def _row(alert: IncomingAlert, now: datetime) -> dict[str, Any]:
     }
 
 
-def _identity_clause(alert: IncomingAlert) -> Any:
-    return and_(
-        ALERT.c.source == alert.source.value,
-        ALERT.c.fingerprint == alert.fingerprint,
-        ALERT.c.starts_at == alert.starts_at,
+# A re-sent firing alert: note when it was last seen, take its current annotations. A
+# firing report about an alert already resolved (a late retry) changes nothing.
+_REFRESH = (
+    update(ALERT)
+    .where(
+        ALERT.c.source == bindparam("b_source"),
+        ALERT.c.fingerprint == bindparam("b_fingerprint"),
+        ALERT.c.starts_at == bindparam("b_starts_at"),
+        ALERT.c.state != AlertState.RESOLVED.value,
     )
-
-
-def _close(session: Session, alert: IncomingAlert, now: datetime) -> int | None:
-    """Resolve the stored alert; its id, or None when it was already resolved."""
-    closed_at = _closed_at(alert, now)
-    stmt = (
-        update(ALERT)
-        .where(_identity_clause(alert), ALERT.c.state != AlertState.RESOLVED.value)
-        .values(
-            state=AlertState.RESOLVED.value,
-            ends_at=closed_at,
-            resolved_at=closed_at,
-            last_seen_at=now,
-            suppressed_by=None,
-            annotations=canonical_json(alert.annotations),
-        )
-        .returning(ALERT.c.id)
+    .values(
+        last_seen_at=bindparam("b_now"),
+        annotations=bindparam("b_annotations"),
+        value=bindparam("b_value"),
+        suppressed_by=bindparam("b_suppressed_by"),
     )
-    return session.execute(stmt).scalar_one_or_none()
-
-
-def _refresh(
-    session: Session, alert: IncomingAlert, now: datetime, silences: ActiveMatchers
-) -> None:
-    """A re-sent firing alert: note when it was last seen, take its current annotations.
-
-    A firing report about an alert already resolved (a late retry) changes nothing.
-    """
-    stmt = (
-        update(ALERT)
-        .where(_identity_clause(alert), ALERT.c.state != AlertState.RESOLVED.value)
-        .values(
-            last_seen_at=now,
-            annotations=canonical_json(alert.annotations),
-            value=alert.value,
-            suppressed_by=_suppression(alert, silences),
-        )
+)
+# Resolve the stored alert; returns its id, or nothing when it was resolved already.
+_CLOSE = (
+    update(ALERT)
+    .where(
+        ALERT.c.source == bindparam("b_source"),
+        ALERT.c.fingerprint == bindparam("b_fingerprint"),
+        ALERT.c.starts_at == bindparam("b_starts_at"),
+        ALERT.c.state != AlertState.RESOLVED.value,
     )
-    session.execute(stmt)
+    .values(
+        state=AlertState.RESOLVED.value,
+        ends_at=bindparam("b_closed_at"),
+        resolved_at=bindparam("b_closed_at"),
+        last_seen_at=bindparam("b_now"),
+        suppressed_by=None,
+        annotations=bindparam("b_annotations"),
+    )
+    .returning(ALERT.c.id)
+)
+
+
+def _identity_params(alert: IncomingAlert, now: datetime) -> dict[str, Any]:
+    return {
+        "b_source": alert.source.value,
+        "b_fingerprint": alert.fingerprint,
+        "b_starts_at": alert.starts_at,
+        "b_now": now,
+        "b_annotations": canonical_json(alert.annotations),
+    }
+
+
+def _refresh_params(alert: IncomingAlert, now: datetime, silences: ActiveMatchers) -> Any:
+    return {
+        **_identity_params(alert, now),
+        "b_value": alert.value,
+        "b_suppressed_by": _suppression(alert, silences),
+    }
+
+
+def _close_params(alert: IncomingAlert, now: datetime) -> Any:
+    return {**_identity_params(alert, now), "b_closed_at": _closed_at(alert, now)}
 
 
 def _event(
