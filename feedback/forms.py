@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from feedback.errors import ValidationError
 from feedback.ingest import MAX_TEXT_CHARS, NewFeedback
@@ -117,61 +118,67 @@ def parse_api_item(raw: object) -> NewFeedback:
     """One item of `POST /api/v1/feedback` as NewFeedback; ValidationError names each bad field."""
     if not isinstance(raw, Mapping):
         raise ValidationError({"item": "must be a JSON object"})
-    errors: dict[str, str] = {}
-    for name in sorted(set(raw) - API_FIELDS):
-        errors[name] = f"unknown field; known: {', '.join(sorted(API_FIELDS))}"
-    text = raw.get("text")
-    if not isinstance(text, str) or not text.strip():
-        errors["text"] = "required: a non-empty string"
-    elif len(text) > MAX_TEXT_CHARS:
-        errors["text"] = f"longer than {MAX_TEXT_CHARS} characters"
-    source = raw.get("source", "api")
-    if not isinstance(source, str) or not API_SOURCE.match(source):
-        errors["source"] = "1-80 of a-z, 0-9, _ . : - (starting with a letter or digit)"
-    elif source == "form" or source.startswith("survey:"):
-        errors["source"] = f"{source!r} is reserved for the feedback form and surveys"
-    strings = {"external_id": 255, "author": 255, "url": 2048, "service": 120}
-    values: dict[str, str | None] = {}
-    for name, limit in strings.items():
-        value = raw.get(name)
-        if value is not None and (not isinstance(value, str) or not 0 < len(value) <= limit):
-            errors[name] = f"must be a string of 1 to {limit} characters"
-        values[name] = value if isinstance(value, str) else None
-    if values["url"] and not values["url"].startswith(("http://", "https://")):
-        errors["url"] = "must be an http:// or https:// URL"
-    raw_email = raw.get("email")
-    email = None
-    if raw_email is not None and not isinstance(raw_email, str):
-        errors["email"] = "must be a string"
-    elif raw_email is not None:
+    errors = {
+        name: f"unknown field; known: {', '.join(sorted(API_FIELDS))}"
+        for name in sorted(set(raw) - API_FIELDS)
+    }
+    values: dict[str, Any] = {}
+    for name, check in _API_CHECKS.items():
         try:
-            email = validate_email(raw_email)
+            values[name] = check(raw.get(name))
         except ValueError as exc:
-            errors["email"] = str(exc)
-    rating = raw.get("rating")
-    if rating is not None and (
-        isinstance(rating, bool) or not isinstance(rating, int | float) or not math.isfinite(rating)
-    ):
-        errors["rating"] = "must be a number"
-    created_at = None
-    try:
-        created_at = parse_timestamp(raw.get("created_at"))
-    except ValueError as exc:
-        errors["created_at"] = str(exc)
+            errors[name] = str(exc)
     if errors:
         raise ValidationError(errors)
-    return NewFeedback(
-        source=str(source),
-        kind=FeedbackKind.API,
-        text=str(text),
-        external_id=values["external_id"],
-        author=values["author"],
-        email=email,
-        rating=float(rating) if rating is not None else None,
-        url=values["url"],
-        created_at=created_at,
-        service=values["service"],
-    )
+    return NewFeedback(kind=FeedbackKind.API, **values)
+
+
+def _api_text(value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("required: a non-empty string")
+    if len(value) > MAX_TEXT_CHARS:
+        raise ValueError(f"longer than {MAX_TEXT_CHARS} characters")
+    return value
+
+
+def _api_source(value: object) -> str:
+    if value is None:
+        return "api"
+    if not isinstance(value, str) or not API_SOURCE.match(value):
+        raise ValueError("1-80 of a-z, 0-9, _ . : - (starting with a letter or digit)")
+    if value == "form" or value.startswith("survey:"):
+        raise ValueError(f"{value!r} is reserved for the feedback form and surveys")
+    return value
+
+
+def _api_string(limit: int) -> Callable[[object], str | None]:
+    def check(value: object) -> str | None:
+        if value is not None and (not isinstance(value, str) or not 0 < len(value) <= limit):
+            raise ValueError(f"must be a string of 1 to {limit} characters")
+        return value
+
+    return check
+
+
+def _api_url(value: object) -> str | None:
+    url = _api_string(2048)(value)
+    if url is not None and not url.startswith(("http://", "https://")):
+        raise ValueError("must be an http:// or https:// URL")
+    return url
+
+
+def _api_email(value: object) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise ValueError("must be a string")
+    return validate_email(value) if value is not None else None
+
+
+def _api_rating(value: object) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError("must be a number")
+    return float(value)
 
 
 def parse_timestamp(raw: object) -> datetime | None:
@@ -187,3 +194,16 @@ def parse_timestamp(raw: object) -> datetime | None:
     if moment.tzinfo is None:
         raise ValueError(f"{raw!r} has no time zone; add Z or an offset such as +02:00")
     return moment.astimezone(UTC)
+
+
+_API_CHECKS: dict[str, Callable[[object], Any]] = {
+    "text": _api_text,
+    "source": _api_source,
+    "external_id": _api_string(255),
+    "author": _api_string(255),
+    "email": _api_email,
+    "rating": _api_rating,
+    "url": _api_url,
+    "created_at": parse_timestamp,
+    "service": _api_string(120),
+}

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 from sqlmodel import Session
 
-from core.runtime import build_runtime
+from core.runtime import Runtime, build_runtime
 from feedback.analysis import Analyser
 from feedback.csv_import import (
     ImportReport,
@@ -20,6 +20,7 @@ from feedback.csv_import import (
 )
 from feedback.csv_layouts import CsvFormat
 from feedback.errors import CsvImportError, FeedbackConfigError, SurveyError
+from feedback.models import Survey
 from feedback.surveys import config_surveys, get_survey, spec_of, sync_config_surveys
 
 
@@ -59,14 +60,7 @@ def import_file(
     """
     runtime = build_runtime(migrate=True)
     with Session(runtime.engine, expire_on_commit=False) as session:
-        try:
-            sync_config_surveys(session, config_surveys(runtime.config), runtime.now())
-            session.commit()
-        except (FeedbackConfigError, SurveyError) as exc:
-            raise click.ClickException(str(exc)) from exc
-        survey = get_survey(session, slug) if slug else None
-        if slug and survey is None:
-            raise click.ClickException(f"there is no survey {slug!r}; create it first")
+        survey = _survey(session, runtime, slug)
         try:
             prepared = prepare_import(
                 file.read_bytes(),
@@ -91,6 +85,21 @@ def import_file(
     _print_report(file, report, dry)
     if report.error_count:
         sys.exit(1)
+
+
+def _survey(session: Session, runtime: Runtime, slug: str | None) -> Survey | None:
+    """The survey to import into, after writing the config file's surveys to the database."""
+    try:
+        sync_config_surveys(session, config_surveys(runtime.config), runtime.now())
+        session.commit()
+    except (FeedbackConfigError, SurveyError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    if not slug:
+        return None
+    survey = get_survey(session, slug)
+    if survey is None:
+        raise click.ClickException(f"there is no survey {slug!r}; create it first")
+    return survey
 
 
 def _print_report(file: Path, report: ImportReport, was_dry_run: bool) -> None:
