@@ -1,6 +1,6 @@
 """Exception tree of the expression language.
 
-QueryError
+QueryError (a collector.errors.CollectorError)
 ├── ExpressionError   the text is not a valid expression (carries the 0-based char position)
 └── EvaluationError   a valid expression cannot be evaluated on these series
                       (many-to-many matching, duplicate output series, too many points)
@@ -8,8 +8,10 @@ QueryError
 
 from __future__ import annotations
 
+from collector.errors import CollectorError
 
-class QueryError(Exception):
+
+class QueryError(CollectorError):
     """Base of every error raised by collector.promql."""
 
 
