@@ -35,10 +35,12 @@ _EMBED_SALT = "opsloop-feedback-embed"
 
 
 @bp.url_value_preprocessor
-def _limit_body(_endpoint: str | None, _values: dict[str, object] | None) -> None:
+def _limit_body(endpoint: str | None, _values: dict[str, object] | None) -> None:
     # Runs before every before_request function, including the CSRF check that reads the
     # form, so an oversized body is refused before it is parsed.
     request.max_content_length = FORM_MAX_BYTES
+    if endpoint == "feedback_public.embed":
+        g.allow_framing = True  # error pages (413, 429) show inside the frame too
 
 
 @bp.route("/feedback", methods=["GET", "POST"])
@@ -53,7 +55,6 @@ def form() -> ResponseReturnValue:
 @csrf_exempt
 @limiter.limit(FORM_RATE_LIMIT, methods=["POST"])
 def embed() -> ResponseReturnValue:
-    g.allow_framing = True
     if request.method == "POST" and not _embed_token_ok(request.form.get("form_token", "")):
         errors = {"form": "This form has expired. Reload the page and send your message again."}
         return _render_form(embed=True, errors=errors, values=request.form), 400
