@@ -38,60 +38,47 @@ def exposition(seed: int, tick: int) -> str:
     """About 1,000 samples shaped like a web service with node-level metrics."""
     out: list[str] = []
     add = out.append
-    add("# HELP http_requests_total Requests by route, method and status code.")
-    add("# TYPE http_requests_total counter")
     routes = [f"/api/v1/{name}" for name in ("cart", "items", "users", "orders", "search")]
     routes += ["/", "/login", "/checkout", "/health", "/static"]
+    add("# HELP http_requests_total Requests by route, method and status code.")
+    add("# TYPE http_requests_total counter")
     for r_i, route in enumerate(routes):
         for method in ("GET", "POST", "PUT", "DELETE"):
             for code in ("200", "201", "404", "500", "503"):
+                labels = f'route="{route}",method="{method}",code="{code}"'
                 value = (seed + 1) * (r_i + 1) * 1000 + tick * 7 + len(method) + int(code)
-                add(
-                    f'http_requests_total{{route="{route}",method="{method}",code="{code}"}} {value}'
-                )
+                add(f"http_requests_total{{{labels}}} {value}")
     add("# HELP http_request_duration_seconds Latency of requests.")
     add("# TYPE http_request_duration_seconds histogram")
-    buckets = (
-        "0.005",
-        "0.01",
-        "0.025",
-        "0.05",
-        "0.1",
-        "0.25",
-        "0.5",
-        "1",
-        "2.5",
-        "5",
-        "10",
-        "+Inf",
-    )
+    buckets = ("0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10")
     for route in routes:
         for method in ("GET", "POST"):
             labels = f'route="{route}",method="{method}"'
-            for b_i, le in enumerate(buckets):
-                add(
-                    f'http_request_duration_seconds_bucket{{{labels},le="{le}"}} {tick * 3 + b_i * 11}'
-                )
+            for b_i, le in enumerate((*buckets, "+Inf")):
+                add(f'http_request_duration_seconds_bucket{{{labels},le="{le}"}} {tick + b_i}')
             add(f"http_request_duration_seconds_sum{{{labels}}} {tick * 0.731 + 12.5}")
             add(f"http_request_duration_seconds_count{{{labels}}} {tick * 3 + 121}")
     add("# HELP node_cpu_seconds_total Seconds the CPUs spent in each mode.")
     add("# TYPE node_cpu_seconds_total counter")
-    for cpu in range(16):
-        for mode in ("idle", "iowait", "irq", "nice", "softirq", "steal", "system", "user"):
-            add(f'node_cpu_seconds_total{{cpu="{cpu}",mode="{mode}"}} {1000.25 + tick * 0.5 + cpu}')
-    for metric in ("node_network_receive_bytes_total", "node_network_transmit_bytes_total",
-                   "node_network_receive_packets_total", "node_network_transmit_packets_total",
-                   "node_network_receive_errs_total", "node_network_transmit_errs_total"):  # fmt: skip
-        add(f"# TYPE {metric} counter")
-        for dev in range(8):
-            add(f'{metric}{{device="eth{dev}"}} {123456789 + tick * 1024 + dev}')
-    for metric in ("node_filesystem_avail_bytes", "node_filesystem_size_bytes",
-                   "node_filesystem_files", "node_filesystem_files_free"):  # fmt: skip
-        add(f"# TYPE {metric} gauge")
-        for mount in range(12):
-            add(
-                f'{metric}{{device="/dev/sd{mount}",fstype="ext4",mountpoint="/m{mount}"}} {5e10 + mount}'
-            )
+    modes = ("idle", "iowait", "irq", "nice", "softirq", "steal", "system", "user")
+    for cpu in range(32):
+        for mode in modes:
+            add(f'node_cpu_seconds_total{{cpu="{cpu}",mode="{mode}"}} {1000.25 + tick + cpu}')
+    for direction in ("receive", "transmit"):
+        for what in ("bytes", "packets", "errs"):
+            metric = f"node_network_{direction}_{what}_total"
+            add(f"# TYPE {metric} counter")
+            for dev in range(8):
+                add(f'{metric}{{device="eth{dev}"}} {123456789 + tick * 1024 + dev}')
+    for what in ("avail_bytes", "size_bytes", "files", "files_free"):
+        add(f"# TYPE node_filesystem_{what} gauge")
+        for m in range(12):
+            labels = f'device="/dev/sd{m}",fstype="ext4",mountpoint="/m{m}"'
+            add(f"node_filesystem_{what}{{{labels}}} {5e10 + m}")
+    for what in ("hits", "misses", "size"):
+        add(f"# TYPE app_cache_{what} gauge")
+        for key in range(45):
+            add(f'app_cache_{what}{{cache="c{key}"}} {tick * 3 + key}')
     add("# TYPE process_cpu_seconds_total counter")
     add(f"process_cpu_seconds_total {tick * 0.1 + 3.2}")
     for g in ("process_resident_memory_bytes", "process_open_fds", "process_start_time_seconds"):
@@ -135,6 +122,7 @@ def bench_opsloop(urls: list[str], rounds: int) -> tuple[float, int, float]:
     from collector.config import ScrapeConfig
     from collector.models import TargetSource
     from collector.pool import ScrapePool
+    from collector.runner import tune_gc
     from collector.scrape import TargetSpec
     from collector.targets import ensure_target
     from core.clock import utcnow
@@ -151,6 +139,7 @@ def bench_opsloop(urls: list[str], rounds: int) -> tuple[float, int, float]:
                               interval_s=15, timeout_s=10, source=TargetSource.API)  # fmt: skip
             session.commit()
             specs.append(TargetSpec.of(t))
+    tune_gc()  # what the collector does when it starts in opsloop
     pool = ScrapePool(engine, ScrapeConfig(), utcnow, max_workers=8)
     per_round: list[tuple[float, int]] = []
     try:
@@ -180,11 +169,16 @@ def _cpu_s(pid: int) -> float:
 
 
 def _appended(port: int) -> float:
-    query = "sum(prometheus_tsdb_head_samples_appended_total)"
-    url = f"http://127.0.0.1:{port}/api/v1/query?query={urllib.request.quote(query)}"
-    with urllib.request.urlopen(url, timeout=5) as resp:
-        result = json.load(resp)["data"]["result"]
-    return float(result[0]["value"][1]) if result else 0.0
+    """prometheus_tsdb_head_samples_appended_total from Prometheus's own /metrics."""
+    from collector.exposition import parse_text
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
+        body = resp.read().decode()
+    return sum(
+        s.value
+        for s in parse_text(body).samples
+        if s.name == "prometheus_tsdb_head_samples_appended_total"
+    )
 
 
 def bench_prometheus(binary: str, addresses: list[str]) -> float | None:

@@ -62,6 +62,7 @@ def upgrade() -> None:
         ),
         sa.Column("ts_ms", sa.BigInteger(), primary_key=True, autoincrement=False),
         sa.Column("value", sa.Float(), nullable=True),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "rollup",
@@ -77,6 +78,7 @@ def upgrade() -> None:
         sa.Column("sum", sa.Float(), nullable=True),
         sa.Column("count", sa.Integer(), nullable=False),
         sa.Column("last", sa.Float(), nullable=True),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "scrape_run",
