@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlmodel import Session, select
 
 from core.models import Scope
-from feedback.models import Feedback
+from feedback.analysis import Analyser
+from feedback.ingest import NewFeedback, ingest
+from feedback.models import Feedback, FeedbackKind
 
 
 def _auth(token: str) -> dict[str, str]:
@@ -104,3 +108,20 @@ def test_listing_filters_by_service_source_and_since(client, make_token):
 def test_both_operations_are_in_the_openapi_document(client, make_token):
     doc = client.get("/api/openapi.json", headers=_auth(make_token())).get_json()
     assert set(doc["paths"]["/api/v1/feedback"]) == {"get", "post"}
+
+
+def test_ingest_reports_invalid_items_and_stores_the_rest(session):
+    items = [
+        NewFeedback("app", FeedbackKind.API, "fine", external_id="1"),
+        NewFeedback("app", FeedbackKind.API, "   ", external_id="2"),
+        NewFeedback("app", FeedbackKind.API, "naive", created_at=datetime(2026, 3, 1)),
+        NewFeedback("app", FeedbackKind.API, "fine", external_id="1"),  # same batch, same id
+    ]
+    result = ingest(session, items, datetime(2026, 3, 2, tzinfo=UTC), Analyser())
+    session.commit()
+    assert [(e.index, e.reason) for e in result.errors] == [
+        (1, "text is empty"),
+        (2, "created_at has no time zone"),
+    ]
+    assert (result.added, result.duplicates) == (1, 1)
+    assert len(session.exec(select(Feedback)).all()) == 1
