@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from alerts.dispatch import attempts_for_alert
 from alerts.durations import format_duration, parse_duration
 from alerts.errors import AlertNotFound, SilenceError
 from alerts.models import Alert, AlertSource, AlertState
@@ -100,6 +101,7 @@ def detail(alert_id: int) -> ResponseReturnValue:
         labels=sorted(alert.label_map.items()),
         annotations=sorted(alert.annotation_map.items()),
         events=alert_events(session, alert_id),
+        attempts=attempts_for_alert(session, alert_id),
         now=runtime().now(),
         ago=ago,
         can_edit=_can_edit(),

@@ -145,3 +145,59 @@ def test_new_foreign_alerts_matching_a_silence_show_as_suppressed(client, make_u
     assert "High CPU usage" in html and "High memory usage" not in html
     firing = client.get("/alerts/?tab=firing").get_data(as_text=True)
     assert "High memory usage" in firing and "High CPU usage" not in firing
+
+
+def test_the_detail_page_lists_notification_attempts(client, engine, make_user):
+    from datetime import UTC, datetime
+
+    from alerts.fingerprint import fingerprint
+    from alerts.models import AlertState
+    from alerts.notification_models import Notification, NotificationAlert, NotificationAttempt
+    from alerts.store import upsert_own_alert
+
+    at = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
+    labels = {"alertname": "TargetDown", "job": "api"}
+    with Session(engine) as s:
+        alert = upsert_own_alert(
+            s,
+            fingerprint=fingerprint(labels),
+            labels=labels,
+            annotations={},
+            state=AlertState.FIRING,
+            value=0.0,
+            now=at,
+            active_at=at,
+        )
+        note = Notification(
+            receiver="oncall-webhook",
+            status="failed",
+            payload="{}",
+            summary="TargetDown",
+            is_test=False,
+            attempts=2,
+            next_attempt_at=at,
+            created_at=at,
+        )
+        s.add(note)
+        s.flush()
+        s.add(NotificationAlert(notification_id=note.id, alert_id=alert.id, sent_state="firing"))
+        for ok, code, error in ((False, 503, "503 Service Unavailable"), (True, 200, None)):
+            s.add(
+                NotificationAttempt(
+                    notification_id=note.id,
+                    receiver="oncall-webhook",
+                    attempted_at=at,
+                    status_code=code,
+                    latency_ms=12.5,
+                    ok=ok,
+                    permanent=False,
+                    error=error,
+                )
+            )
+        s.commit()
+        alert_id = alert.id
+    login(client, "vic", make_user("vic", Role.VIEWER))
+    html = client.get(f"/alerts/{alert_id}").get_data(as_text=True)
+    assert html.count("<td>oncall-webhook</td>") == 2
+    assert "503 Service Unavailable" in html and "failed, will retry" in html
+    assert '<span class="badge ok">delivered</span>' in html
