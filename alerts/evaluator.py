@@ -175,7 +175,9 @@ def evaluate_groups(
 def run_rule_group(engine: Engine, group: RuleGroup, now: datetime) -> GroupReport:
     """The scheduled job's work: evaluate one group on the stored samples and commit."""
     with session_scope(engine) as session:
-        return evaluate_group(session, group, DatabaseSource(engine), now)
+        return evaluate_group(
+            session, group, DatabaseSource(engine, use_rollups=group.use_rollups), now
+        )
 
 
 def resolve_orphans(session: Session, groups: Sequence[RuleGroup], now: datetime) -> int:

@@ -47,6 +47,7 @@ class RuleGroup:
     rules: tuple[AlertRule, ...]
     interval_s: float | None = None  # None: the global evaluation interval
     origin: str = ""
+    use_rollups: bool = False  # evaluate on the 5-minute rollups (long windows)
 
     def interval_or(self, default_s: float) -> float:
         return self.interval_s if self.interval_s is not None else default_s

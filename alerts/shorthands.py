@@ -23,7 +23,11 @@ from collector.slo import error_ratio_expr, request_rate_expr
 TARGET_DOWN_ALERT = "TargetDown"
 SLO_BURN_ALERT = "SLOErrorBudgetBurn"
 TARGET_DOWN_GROUP = "opsloop.target_down"
-SLO_BURN_GROUP = "opsloop.slo_burn"
+SLO_BURN_PAGE_GROUP = "opsloop.slo_burn.page"
+SLO_BURN_TICKET_GROUP = "opsloop.slo_burn.ticket"
+# Ticket windows (1d, 3d) outlive raw samples (48h by default): they are evaluated on the
+# 5-minute rollups, every 5 minutes, which is plenty for a ticket.
+TICKET_INTERVAL_S = 300.0
 DEFAULT_MIN_REQUEST_RATE = 1 / 60  # one request a minute over the long window
 
 
@@ -99,14 +103,26 @@ def shorthand_groups(config: ShorthandConfig, services: Sequence[ServiceSpec]) -
     if config.target_down:
         groups.append(target_down_group(services, config.target_down_for_s))
     if config.slo_burn:
-        rules = tuple(
+        rules = [
             rule
             for service in services
             for slo in service.slos
             for rule in slo_burn_rules(service, slo, config.min_request_rate)
-        )
-        if rules:
-            groups.append(RuleGroup(SLO_BURN_GROUP, rules, origin="shorthand slo_burn"))
+        ]
+        page = tuple(r for r in rules if r.labels["severity"] == "page")
+        ticket = tuple(r for r in rules if r.labels["severity"] == "ticket")
+        if page:
+            groups.append(RuleGroup(SLO_BURN_PAGE_GROUP, page, origin="shorthand slo_burn"))
+        if ticket:
+            groups.append(
+                RuleGroup(
+                    SLO_BURN_TICKET_GROUP,
+                    ticket,
+                    interval_s=TICKET_INTERVAL_S,
+                    origin="shorthand slo_burn",
+                    use_rollups=True,
+                )
+            )
     return groups
 
 

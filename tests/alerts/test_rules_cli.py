@@ -76,7 +76,9 @@ def _export(tmp_path: Path) -> str:
 def test_export_writes_rule_files_and_expanded_shorthands(tmp_path: Path):
     document = yaml.safe_load(_export(tmp_path))
     names = [g["name"] for g in document["groups"]]
-    assert names == ["api", "opsloop.target_down", "opsloop.slo_burn"]
+    assert names == [
+        "api", "opsloop.target_down", "opsloop.slo_burn.page", "opsloop.slo_burn.ticket",
+    ]  # fmt: skip
     down = document["groups"][1]["rules"]
     assert down[0] == {
         "alert": "TargetDown",
@@ -85,6 +87,7 @@ def test_export_writes_rule_files_and_expanded_shorthands(tmp_path: Path):
         "labels": {"severity": "page", "service": "api"},
         "annotations": down[0]["annotations"],
     }
+    assert document["groups"][3]["interval"] == "5m"
     burn = document["groups"][2]["rules"]
     page = next(r for r in burn if r["labels"]["slo"] == "availability")
     assert "[1h]" in page["expr"] and "[5m]" in page["expr"] and "> 0.0144" in page["expr"]
