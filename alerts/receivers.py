@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -102,7 +103,7 @@ class NotifyConfig:
 
 def parse_notify_config(config: RawConfig) -> NotifyConfig:
     where = str(config.path) if config.path else "<config>"
-    receivers = _receivers(config.section("receivers", []) or [], where)
+    receivers = _receivers(config.section("receivers", []) or [], where, config.base_dir)
     raw_route = config.section("route")
     route = None
     if raw_route is not None:
@@ -113,7 +114,7 @@ def parse_notify_config(config: RawConfig) -> NotifyConfig:
     return NotifyConfig(receivers=receivers, route=route, maintenance_windows=windows)
 
 
-def _receivers(raw: Any, where: str) -> dict[str, ReceiverConfig]:
+def _receivers(raw: Any, where: str, base_dir: Path) -> dict[str, ReceiverConfig]:
     if not isinstance(raw, list):
         raise ConfigError(f"{where}: receivers must be a list")
     result: dict[str, ReceiverConfig] = {}
@@ -131,16 +132,18 @@ def _receivers(raw: Any, where: str) -> dict[str, ReceiverConfig]:
             raise ConfigError(
                 f"{at} ({name}): give exactly one of {', '.join(k.value for k in ReceiverKind)}"
             )
-        result[name] = _receiver(name, ReceiverKind(kinds[0]), item[kinds[0]], f"{at}.{kinds[0]}")
+        kind = ReceiverKind(kinds[0])
+        result[name] = _receiver(name, kind, item[kinds[0]], f"{at}.{kinds[0]}", base_dir)
     return result
 
 
-def _receiver(name: str, kind: ReceiverKind, raw: Any, at: str) -> ReceiverConfig:
+def _receiver(name: str, kind: ReceiverKind, raw: Any, at: str, base_dir: Path) -> ReceiverConfig:
     if not isinstance(raw, dict):
         raise ConfigError(f"{at} must be a mapping with at least a url")
     allowed = {"url", "timeout", "max_alerts"}
     if kind is ReceiverKind.WEBHOOK:
         allowed |= {"bearer_token", "basic_auth", "hmac_secret"}
+        allowed |= {"bearer_token_file", "hmac_secret_file"}
     unknown = set(raw) - allowed
     if unknown:
         raise ConfigError(f"{at}: unknown field(s) {', '.join(sorted(unknown))}")
@@ -154,27 +157,54 @@ def _receiver(name: str, kind: ReceiverKind, raw: Any, at: str) -> ReceiverConfi
     max_alerts = raw.get("max_alerts", 0)
     if isinstance(max_alerts, bool) or not isinstance(max_alerts, int) or max_alerts < 0:
         raise ConfigError(f"{at}.max_alerts must be a whole number >= 0")
-    basic = raw.get("basic_auth")
-    basic_auth = None
-    if basic is not None:
-        if not isinstance(basic, dict) or not isinstance(basic.get("username"), str):
-            raise ConfigError(f"{at}.basic_auth needs a username and a password")
-        basic_auth = (basic["username"], str(basic.get("password", "")))
-    for secret in ("bearer_token", "hmac_secret"):
-        if secret in raw and not (isinstance(raw[secret], str) and raw[secret]):
-            raise ConfigError(f"{at}.{secret} must be a non-empty string")
-    if basic_auth and raw.get("bearer_token"):
+    bearer = _secret(raw, "bearer_token", at, base_dir)
+    basic_auth = _basic_auth(raw.get("basic_auth"), f"{at}.basic_auth", base_dir)
+    if basic_auth and bearer:
         raise ConfigError(f"{at}: give bearer_token or basic_auth, not both")
     return ReceiverConfig(
         name=name,
         kind=kind,
         url=str(url).rstrip("/") if kind is ReceiverKind.ALERTMANAGER else str(url),
         timeout_s=timeout_s,
-        bearer_token=raw.get("bearer_token"),
+        bearer_token=bearer,
         basic_auth=basic_auth,
-        hmac_secret=raw.get("hmac_secret"),
+        hmac_secret=_secret(raw, "hmac_secret", at, base_dir),
         max_alerts=max_alerts,
     )
+
+
+def _secret(raw: Mapping[str, Any], key: str, at: str, base_dir: Path) -> str | None:
+    """`key: value`, or `key_file: path` (relative to the config file) holding the value."""
+    if key in raw and f"{key}_file" in raw:
+        raise ConfigError(f"{at}: give {key} or {key}_file, not both")
+    if f"{key}_file" in raw:
+        name = raw[f"{key}_file"]
+        if not isinstance(name, str) or not name:
+            raise ConfigError(f"{at}.{key}_file must be a file path")
+        path = base_dir / name
+        try:
+            value = path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"{at}.{key}_file: cannot read {path}: {exc.strerror}") from None
+        if not value:
+            raise ConfigError(f"{at}.{key}_file: {path} is empty")
+        return value
+    if key not in raw:
+        return None
+    if not (isinstance(raw[key], str) and raw[key]):
+        raise ConfigError(f"{at}.{key} must be a non-empty string")
+    return str(raw[key])
+
+
+def _basic_auth(raw: Any, at: str, base_dir: Path) -> tuple[str, str] | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or not isinstance(raw.get("username"), str):
+        raise ConfigError(f"{at} needs a username and a password (or password_file)")
+    unknown = set(raw) - {"username", "password", "password_file"}
+    if unknown:
+        raise ConfigError(f"{at}: unknown field(s) {', '.join(sorted(unknown))}")
+    return raw["username"], _secret(raw, "password", at, base_dir) or ""
 
 
 def _seconds(raw: Any, at: str) -> float:

@@ -129,3 +129,39 @@ def test_config_errors_name_the_place_and_the_problem(change, problem):
     data = {k: v for k, v in data.items() if v is not None}
     with pytest.raises(ConfigError, match=problem):
         parse_notify_config(RawConfig(data, None))
+
+
+def test_secrets_can_come_from_files_next_to_the_config(tmp_path):
+    (tmp_path / "secrets").mkdir()
+    (tmp_path / "secrets" / "hmac").write_text("s3cret\n")
+    (tmp_path / "secrets" / "pw").write_text("hunter2\n")
+    raw = RawConfig(
+        {
+            "receivers": [
+                {
+                    "name": "a",
+                    "webhook": {
+                        "url": "http://127.0.0.1:9/",
+                        "hmac_secret_file": "secrets/hmac",
+                        "basic_auth": {"username": "am", "password_file": "secrets/pw"},
+                    },
+                }
+            ],
+            "route": {"receiver": "a"},
+        },
+        tmp_path / "opsloop.yml",
+    )
+    receiver = parse_notify_config(raw).receivers["a"]
+    assert receiver.hmac_secret == "s3cret"
+    assert receiver.basic_auth == ("am", "hunter2")
+    missing = RawConfig(
+        {
+            "receivers": [
+                {"name": "a", "webhook": {"url": "http://h/", "bearer_token_file": "nope"}}
+            ],
+            "route": {"receiver": "a"},
+        },
+        tmp_path / "opsloop.yml",
+    )
+    with pytest.raises(ConfigError, match=r"bearer_token_file: cannot read .*nope"):
+        parse_notify_config(missing)
