@@ -17,6 +17,7 @@ from collector.errors import ScrapeConfigError
 from collector.pool import ScrapePool
 from collector.retention import apply_retention, roll_up
 from collector.scrape import ScrapeOutcome
+from collector.storage import write_lock
 from collector.targets import (
     FileSDState,
     ensure_self_target,
@@ -81,7 +82,7 @@ def sync_targets(runtime: Runtime) -> bool:
     if state.synced and not file_sd_changed(state.config, state.file_sd):
         return False
     try:
-        with session_scope(runtime.engine) as session:
+        with write_lock(runtime.engine), session_scope(runtime.engine) as session:
             sync_config_targets(session, state.config, state.file_sd)
             ensure_self_target(session, runtime.settings.public_url, state.config)
     except ScrapeConfigError as exc:
@@ -94,11 +95,11 @@ def sync_targets(runtime: Runtime) -> bool:
 
 
 def scrape_due_targets(runtime: Runtime) -> list[Future[ScrapeOutcome]]:
-    """Start every target due now in the bounded pool; does not wait for them."""
-    state = collector_state(runtime)
-    if not state.synced:
-        sync_targets(runtime)
-    return state.pool.tick(runtime.now())
+    """Start every target due now in the bounded pool; does not wait for them.
+
+    Targets appear once the collector.targets job has synced them (it runs at start too).
+    """
+    return collector_state(runtime).pool.tick(runtime.now())
 
 
 def roll_up_and_retain(runtime: Runtime) -> int:
