@@ -203,3 +203,22 @@ def test_foreign_and_own_alerts_list_together_with_filters(client, engine, token
     bad = client.get("/api/v1/alerts?state=burning", headers=headers)
     assert bad.status_code == 400
     assert "state: 'burning' is not one of pending, firing, resolved" in bad.get_json()["message"]
+
+
+def test_one_alert_over_the_api_carries_its_history(client, engine, token):
+    message = alertmanager_message(alerts=1)
+    post(client, token, message)
+    post(client, token, resolved_copy(message))
+    [row] = stored(engine)
+    headers = {"Authorization": f"Bearer {token}"}
+    body = client.get(f"/api/v1/alerts/{row.id}", headers=headers).get_json()
+    assert body["alert"]["state"] == "resolved"
+    assert body["alert"]["labels"]["instance"] == "node-0:9100"
+    assert body["alert"]["endsAt"] == "2026-01-05T12:10:03.184716Z"
+    assert [(e["from"], e["to"]) for e in body["events"]] == [
+        (None, "firing"),
+        ("firing", "resolved"),
+    ]
+    missing = client.get("/api/v1/alerts/4242", headers=headers)
+    assert missing.status_code == 404
+    assert missing.get_json()["message"] == "no alert with id 4242"
