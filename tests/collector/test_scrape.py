@@ -265,3 +265,41 @@ def test_an_openmetrics_target_is_parsed_as_openmetrics(engine):
     assert outcome.up, outcome.error
     (s,) = series_of(engine, "rpc_durations_histogram_seconds_sum")
     assert s.values[0] < 0
+
+
+def test_due_targets_wait_for_their_offset_and_never_run_twice(engine):
+    from datetime import timedelta
+
+    from collector.pool import offset_ms
+
+    url = "http://127.0.0.1:9/metrics"  # never fetched here
+    target = make_target(engine, url, interval_s=10.0, timeout_s=1.0)
+    pool = ScrapePool(engine, ScrapeConfig(), utcnow)
+    offset = offset_ms("app", url, 10_000)
+    slot_start = (1_700_000_000_000 // 10_000 + 1) * 10_000 + offset  # a due moment
+    at = datetime_of(slot_start)
+    assert pool.due_targets(at - timedelta(milliseconds=1)) == []  # first sight: wait
+    (due,) = pool.due_targets(at)
+    assert due.id == target.id
+    assert pool.due_targets(at + timedelta(seconds=9)) == []  # same slot: not again
+    pool.running[target.id] = None  # still running when the next slot comes
+    assert pool.due_targets(at + timedelta(seconds=10)) == []
+    del pool.running[target.id]
+    assert [t.id for t in pool.due_targets(at + timedelta(seconds=20))] == [target.id]
+
+
+def datetime_of(ms):
+    from core.clock import from_ms
+
+    return from_ms(ms)
+
+
+def test_changed_target_labels_reach_the_next_scrape(engine):
+    memo = SeriesMemo()
+    with metrics_server({"/metrics": Route(body=GOOD)}) as srv:
+        target = make_target(engine, srv.url("/metrics"), labels={"env": "a"})
+        scrape_target(engine, target, JobConfig("app"), memo, utcnow)
+        target = make_target(engine, srv.url("/metrics"), labels={"env": "b"})
+        scrape_target(engine, target, JobConfig("app"), memo, utcnow)
+    envs = sorted(s.labels["env"] for s in series_of(engine, "app_temp"))
+    assert envs == ["a", "b"]
