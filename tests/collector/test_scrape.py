@@ -303,3 +303,17 @@ def test_changed_target_labels_reach_the_next_scrape(engine):
         scrape_target(engine, target, JobConfig("app"), memo, utcnow)
     envs = sorted(s.labels["env"] for s in series_of(engine, "app_temp"))
     assert envs == ["a", "b"]
+
+
+def test_basic_auth_and_authorization_from_the_job_are_sent():
+    with metrics_server({"/m": Route(body=GOOD)}) as srv:
+        fetch(srv.url("/m?module=x"), timeout_s=2, body_limit_bytes=1 << 20, basic_auth=("u", "p"))
+        fetch(
+            srv.url("/m"),
+            timeout_s=2,
+            body_limit_bytes=1 << 20,
+            headers={"Authorization": "Bearer tok"},
+        )
+    assert srv.requests[0]["Authorization"] == "Basic dTpw"
+    assert srv.requests[0]["path"] == "/m?module=x"
+    assert srv.requests[1]["Authorization"] == "Bearer tok"
