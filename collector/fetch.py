@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import time
 
 import urllib3
@@ -51,7 +52,8 @@ def fetch(
         "X-Prometheus-Scrape-Timeout-Seconds": f"{timeout_s:g}",
     }
     if basic_auth is not None:
-        sent.update(urllib3.make_headers(basic_auth=f"{basic_auth[0]}:{basic_auth[1]}"))
+        pair = f"{basic_auth[0]}:{basic_auth[1]}".encode()
+        sent["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
     sent.update(headers or {})
     try:
         resp = _POOL.request(
