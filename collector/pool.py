@@ -66,6 +66,10 @@ class ScrapePool:
         now_ms = to_ms(now)
         with Session(self.engine) as session:
             targets = list(session.exec(select(Target).where(col(Target.enabled).is_(True))))
+        present = {t.id for t in targets}
+        for gone in [tid for tid in self.last_slot if tid not in present]:
+            self.last_slot.pop(gone, None)  # removed or paused: forget its state
+            self.memos.pop(gone, None)
         due = []
         for t in targets:
             assert t.id is not None
