@@ -9,13 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.types import DateTime, TypeDecorator
 from sqlmodel import Session, create_engine
 
 from core.settings import Settings
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+READ_ONLY_OPTION = "opsloop_read_only"
 
 
 def create_db_engine(url: str, *, echo: bool = False) -> Engine:
@@ -30,15 +31,30 @@ def create_db_engine(url: str, *, echo: bool = False) -> Engine:
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
         )
         event.listen(engine, "connect", _sqlite_on_connect)
-        # pysqlite's legacy transaction handling breaks SAVEPOINT and emits BEGIN late;
-        # SQLAlchemy's documented fix: turn it off and emit BEGIN ourselves.
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
 def engine_from_settings(settings: Settings) -> Engine:
     return create_db_engine(settings.database_url)
+
+
+def reading(engine: Engine) -> Engine:
+    """The same engine for transactions that only read (no write lock taken on SQLite)."""
+    return engine.execution_options(**{READ_ONLY_OPTION: True})
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    # pysqlite's legacy transaction handling breaks SAVEPOINT and emits BEGIN late;
+    # SQLAlchemy's documented fix is to turn it off and emit BEGIN ourselves. Writers take
+    # the write lock up front (IMMEDIATE): a deferred transaction that reads and then
+    # writes fails at once with "database is locked" when another connection wrote in
+    # between (WAL snapshot conflict), and the busy timeout does not help there.
+    if conn.get_execution_options().get(READ_ONLY_OPTION):
+        conn.exec_driver_sql("BEGIN")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:

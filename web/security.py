@@ -11,6 +11,7 @@ from flask import Flask, abort, current_app, g, jsonify, redirect, request, url_
 from flask.typing import ResponseReturnValue
 from flask_login import LoginManager, UserMixin, current_user
 from flask_wtf.csrf import CSRFProtect
+from sqlalchemy.exc import OperationalError
 
 from core.accounts import verify_token
 from core.errors import AuthError
@@ -108,7 +109,12 @@ def _bearer_principal() -> Principal | None:
         g.auth_error = str(exc)
         return None
     if db().dirty:
-        db().commit()
+        try:
+            db().commit()
+        except OperationalError:
+            # Only the last-used time was being written; a busy database must not fail
+            # the request for it.
+            db().rollback()
     role = max((_SCOPE_ROLE[s] for s in token.scope_set), key=lambda r: r.rank)
     return Principal(kind="token", name=token.name, role=role)
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from flask import current_app, g
+from flask import current_app, g, request
 from sqlmodel import Session
 
+from core.db import reading
 from core.runtime import Runtime
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def runtime() -> Runtime:
@@ -14,9 +17,15 @@ def runtime() -> Runtime:
 
 
 def db() -> Session:
-    """The request's session, opened on first use and closed at teardown."""
+    """The request's session, opened on first use and closed at teardown.
+
+    Safe requests read without taking SQLite's write lock, so pages never wait for a scrape.
+    """
     if "db" not in g:
-        g.db = Session(runtime().engine, expire_on_commit=False)
+        engine = runtime().engine
+        if request.method in SAFE_METHODS:
+            engine = current_app.extensions.setdefault("opsloop_read_engine", reading(engine))
+        g.db = Session(engine, expire_on_commit=False)
     session: Session = g.db
     return session
 

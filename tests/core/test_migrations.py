@@ -3,7 +3,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
-from core.db import create_db_engine
+from core.db import create_db_engine, reading
 from core.migrate import alembic_config, pending_heads, upgrade
 from opsloop.models import all_metadata
 
@@ -35,4 +35,33 @@ def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path):
     with engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 10000
+    engine.dispose()
+
+
+def test_sqlite_writers_wait_for_each_other_instead_of_failing(tmp_path):
+    import threading
+
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'lock.db'}")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (n INTEGER)"))
+    errors: list[Exception] = []
+
+    def other_writer() -> None:
+        try:
+            with engine.begin() as conn:
+                conn.execute(text("INSERT INTO t VALUES (2)"))
+        except Exception as exc:  # reported below
+            errors.append(exc)
+
+    with engine.connect() as first:
+        first.execute(text("SELECT count(*) FROM t"))  # read first ...
+        writer = threading.Thread(target=other_writer)
+        writer.start()
+        writer.join(0.3)  # ... let the other writer try meanwhile ...
+        first.execute(text("INSERT INTO t VALUES (1)"))  # ... then write
+        first.commit()
+    writer.join()
+    assert errors == []
+    with reading(engine).connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM t")).scalar() == 2
     engine.dispose()
