@@ -23,6 +23,7 @@ from sqlmodel import Session, col, select
 from collector.config import ScrapeConfig
 from collector.models import Target
 from collector.scrape import ScrapeOutcome, SeriesMemo, TargetSpec, scrape_target
+from collector.storage import mark_stale, write_lock
 from core.clock import to_ms
 
 log = logging.getLogger(__name__)
@@ -68,8 +69,11 @@ class ScrapePool:
             targets = list(session.exec(select(Target).where(col(Target.enabled).is_(True))))
         present = {t.id for t in targets}
         for gone in [tid for tid in self.last_slot if tid not in present]:
-            self.last_slot.pop(gone, None)  # removed or paused: forget its state
-            self.memos.pop(gone, None)
+            self.last_slot.pop(gone, None)  # removed or paused: its series go stale
+            memo = self.memos.pop(gone, None)
+            if memo is not None and memo.live and gone not in self.running:
+                with write_lock(self.engine), self.engine.begin() as conn:
+                    mark_stale(conn, memo.live, now)
         due = []
         for t in targets:
             assert t.id is not None
