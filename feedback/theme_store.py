@@ -168,10 +168,11 @@ def suggest_merges(session: Session, index: ThemeIndex, keys: set[int], now: dat
     merged_rows = session.exec(select(Theme.id).where(col(Theme.merged_into_id).is_not(None)))
     merged = {int(t) for t in merged_rows if t is not None}
     added = 0
+    vectors: dict[int, dict[str, float]] = {}
     for key in sorted(keys):
         if key in merged or index.themes[key].size < 2:
             continue
-        for other, similarity in index.similar_themes(key, exclude=merged):
+        for other, similarity in index.similar_themes(key, exclude=merged, vectors=vectors):
             pair = frozenset((key, other))
             if pair in known or index.themes[other].size < 2:
                 continue

@@ -205,6 +205,12 @@ class ThemeIndex:
         ranked = sorted(state.counts.items(), key=lambda tc: (-tc[1] * self.idf(tc[0]), tc[0]))
         return [surface(t) for t, _ in ranked[:limit] if not t.startswith("#")]
 
+    def _memo_vector(self, key: int, vectors: dict[int, dict[str, float]]) -> dict[str, float]:
+        vector = vectors.get(key)
+        if vector is None:
+            vector = vectors[key] = self._vector(key)
+        return vector
+
     def _vector(self, key: int) -> dict[str, float]:
         state = self.themes[key]
         vec = {t: c / state.size * self.idf(t) for t, c in state.counts.most_common(20)}
@@ -212,17 +218,25 @@ class ThemeIndex:
         return {t: v / norm for t, v in vec.items()}
 
     def similar_themes(
-        self, key: int, threshold: float = MERGE_THRESHOLD, exclude: Iterable[int] = ()
+        self,
+        key: int,
+        threshold: float = MERGE_THRESHOLD,
+        exclude: Iterable[int] = (),
+        vectors: dict[int, dict[str, float]] | None = None,
     ) -> list[tuple[int, float]]:
-        """Other themes whose centroid has a cosine of `threshold` or more with this one."""
-        mine = self._vector(key)
+        """Other themes whose centroid has a cosine of `threshold` or more with this one.
+
+        `vectors` memoises centroids across the calls of one pass over many themes.
+        """
+        vectors = {} if vectors is None else vectors
+        mine = self._memo_vector(key, vectors)
         skip = {key, *exclude}
         candidates = {
             other for t in mine for other in self._postings.get(t, ()) if other not in skip
         }
         found = []
         for other in candidates:
-            theirs = self._vector(other)
+            theirs = self._memo_vector(other, vectors)
             cosine = sum(w * theirs.get(t, 0.0) for t, w in mine.items())
             if cosine >= threshold:
                 found.append((other, round(cosine, 4)))
