@@ -90,6 +90,18 @@ def daily_counts(
     ]
 
 
+def member_count(session: Session, theme_id: int) -> int:
+    """Members of the theme and of the themes merged into it, spam excluded."""
+    ids = member_theme_ids(session, theme_id)
+    return int(
+        session.execute(
+            sql_select(func.count()).where(
+                col(Feedback.theme_id).in_(ids), col(Feedback.spam).is_(False)
+            )
+        ).scalar_one()
+    )
+
+
 def theme_members(session: Session, theme_id: int, limit: int = 100) -> list[Feedback]:
     ids = member_theme_ids(session, theme_id)
     return list(

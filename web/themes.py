@@ -12,7 +12,13 @@ from flask.typing import ResponseReturnValue
 from core.models import Role
 from feedback.analysis_models import MergeStatus, Theme
 from feedback.errors import ThemeError
-from feedback.theme_stats import daily_counts, merges_by_status, theme_members, theme_summaries
+from feedback.theme_stats import (
+    daily_counts,
+    member_count,
+    merges_by_status,
+    theme_members,
+    theme_summaries,
+)
 from feedback.theme_store import (
     confirm_merge,
     dismiss_merge,
@@ -61,6 +67,7 @@ def detail(theme_id: int) -> ResponseReturnValue:
         theme=theme,
         top_terms=json.loads(theme.top_terms or "[]"),
         members=members,
+        count=member_count(session, theme_id),
         total=sum(n for _, n in days),
         merged=[session.get(Theme, t) for t in merged_ids],
         trend_json=_trend_figure(days),

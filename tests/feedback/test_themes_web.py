@@ -58,6 +58,7 @@ def test_a_theme_page_lists_members_and_draws_the_trend(auth_client, engine):
     html = page.get_data(as_text=True)
     assert page.status_code == 200
     assert "Dark mode for the dashboard would be lovely" in html
+    assert '<div class="stat">2</div>' in html
     assert "Plotly.newPlot" in html and "plotly.min.js" in html
     assert auth_client.get("/feedback/themes/9999").status_code == 404
 
