@@ -25,6 +25,7 @@ from collector.services import ServiceSpec, load_services
 from collector.storage import DatabaseSource
 from core.clock import to_ms
 from core.config import RawConfig
+from core.db import reading
 from core.errors import ConfigError
 from core.runtime import Runtime
 
@@ -90,7 +91,7 @@ def health_down(engine: Engine, services: Sequence[ServiceSpec]) -> Callable[[da
     """Services (parents of others) whose health is down at a time, from stored samples."""
     parents = {p for s in services for p in s.depends_on}
     watched = [s for s in services if s.name in parents]
-    source = DatabaseSource(engine)
+    source = DatabaseSource(reading(engine))
 
     def down(now: datetime) -> set[str]:
         return {

@@ -36,7 +36,6 @@ from alerts.grouping import (
     insert_ignore,
     route_alerts,
 )
-from alerts.locking import begin_write
 from alerts.notification_models import (
     Notification,
     NotificationAlert,
@@ -47,6 +46,7 @@ from alerts.notification_models import (
 from alerts.payloads import summarize
 from alerts.receivers import ReceiverConfig
 from alerts.senders import DeliveryResult, go_time, sender_for
+from core.db import reading
 
 log = logging.getLogger(__name__)
 
@@ -88,14 +88,12 @@ def backoff(attempts: int) -> timedelta:
 def run_dispatch(engine: Engine, ctx: DispatchContext, now: datetime) -> StepReport:
     """One dispatcher pass: route alerts into groups, flush due groups, deliver what is due."""
     with Session(engine, expire_on_commit=False) as session:
-        begin_write(session)
         touched = route_alerts(session, ctx, now)
         session.commit()
         queued = 0
         groups = due_groups(session, now)
         session.commit()
         for group in groups:
-            begin_write(session)
             if flush_group(session, ctx, group, now) is not None:
                 queued += 1
             session.commit()
@@ -136,7 +134,7 @@ def _claimable(now: datetime) -> ColumnElement[bool]:
 
 def deliver_due(engine: Engine, ctx: DispatchContext, now: datetime, limit: int = 50) -> int:
     """Deliver due notifications; returns the number of attempts made."""
-    with Session(engine, expire_on_commit=False) as session:
+    with Session(reading(engine), expire_on_commit=False) as session:
         ids = _due_ids(session, now, limit)
     attempts = 0
     for notification_id in ids:
@@ -150,7 +148,6 @@ def deliver_one(
 ) -> DeliveryResult | None:
     """Claim one notification, send it, store the attempt; None if another worker has it."""
     with Session(engine, expire_on_commit=False) as session:
-        begin_write(session)
         notification = session.get(Notification, notification_id)
         if notification is None:
             return None
@@ -175,7 +172,6 @@ def deliver_one(
     else:
         result = sender_for(receiver).send(payload, now)
     with Session(engine, expire_on_commit=False) as session:
-        begin_write(session)
         _record(session, notification_id, notification.receiver, result, now)
         session.commit()
     if not result.ok:

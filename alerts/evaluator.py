@@ -26,7 +26,6 @@ from alerts.evaluation import (
     step,
 )
 from alerts.fingerprint import fingerprint
-from alerts.locking import begin_write
 from alerts.models import Alert, AlertSource, AlertState
 from alerts.rules import AlertRule, RuleGroup
 from alerts.store import record_transition, upsert_own_alert
@@ -34,7 +33,7 @@ from collector.promql import QueryError, evaluate_instant
 from collector.series import SeriesSource
 from collector.storage import DatabaseSource
 from core.clock import as_utc, to_ms
-from core.db import session_scope
+from core.db import reading, session_scope
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +119,6 @@ def evaluate_rule(
 ) -> tuple[int, int]:
     """One rule at `now`; returns (alerts it has, state changes made)."""
     samples = evaluate_instant(rule.expr, source, to_ms(now))
-    begin_write(session)
     stored = _stored(session, group, rule, now)
     previous = {key: _as_rule_alert(row) for key, row in stored.items()}
     outcome = step(rule, previous, [(s.labels, s.value) for s in samples], now)
@@ -176,7 +174,7 @@ def run_rule_group(engine: Engine, group: RuleGroup, now: datetime) -> GroupRepo
     """The scheduled job's work: evaluate one group on the stored samples and commit."""
     with session_scope(engine) as session:
         return evaluate_group(
-            session, group, DatabaseSource(engine, use_rollups=group.use_rollups), now
+            session, group, DatabaseSource(reading(engine), use_rollups=group.use_rollups), now
         )
 
 
@@ -188,7 +186,6 @@ def resolve_orphans(session: Session, groups: Sequence[RuleGroup], now: datetime
     for group in groups:
         for rule in group.rules:
             rules.setdefault((group.name, rule.alert), []).append(rule)
-    begin_write(session)
     open_rows = session.exec(
         select(Alert).where(
             Alert.source == AlertSource.OWN.value, Alert.state != AlertState.RESOLVED.value

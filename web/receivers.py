@@ -81,6 +81,9 @@ def send_test(name: str) -> ResponseReturnValue:
     ctx = alerting_for(rt).dispatch
     if name not in ctx.notify.receivers:
         abort(404, description=f"no receiver named {name!r}")
+    # End the request's transaction first: on SQLite it holds the write lock the delivery
+    # log needs.
+    db().commit()
     try:
         result = send_test_notification(rt.engine, ctx, name, rt.now())
     except NotifyError as exc:
