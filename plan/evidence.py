@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, text
+from sqlalchemy import func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -39,17 +39,6 @@ class NewEvidence:
     affected_share: float | None = None
     severity: str | None = None
     sentiment: float | None = None
-
-
-def claim_sqlite_writer(session: Session) -> None:
-    """On SQLite, take the write lock before the first read of a read-then-write transaction.
-
-    A deferred transaction that read a snapshot fails at once ("database is locked") when it
-    later writes after another connection committed; a no-op write first makes it wait for
-    the busy timeout instead, like BEGIN IMMEDIATE would.
-    """
-    if session.get_bind().dialect.name == "sqlite":
-        session.execute(text("DELETE FROM evidence WHERE id < 0"))
 
 
 def _insert(session: Session) -> Any:

@@ -1,9 +1,8 @@
 """The plan stage's scheduled work, one transaction per step: triage, rescoring,
 regression flags and verification. The scheduler wiring (opsloop/jobs.py) calls these.
 
-On SQLite each step takes the process's write lock (collector.storage.write_lock) and
-claims SQLite's writer lock before reading: a transaction that reads and then writes fails at
-once with "database is locked" when another connection wrote in between.
+On SQLite each step also takes the process's write lock (collector.storage.write_lock), so
+that it queues behind this process's scrapes instead of waiting on SQLite's busy timeout.
 """
 
 from __future__ import annotations
@@ -18,7 +17,6 @@ from collector.storage import write_lock
 from core.db import session_scope
 from plan.config import PlanConfig
 from plan.deploys import detect_regressions
-from plan.evidence import claim_sqlite_writer
 from plan.items import rescore
 from plan.triage import SloObservation, TriageResult, triage
 from plan.verification import ErrorRatioProbe, verify_due
@@ -30,7 +28,6 @@ def run_triage(
     engine: Engine, cfg: PlanConfig, now: datetime, slos: Iterable[SloObservation] = ()
 ) -> TriageResult:
     with write_lock(engine), session_scope(engine) as session:
-        claim_sqlite_writer(session)
         result = triage(session, cfg, slos, now)
         if result.evidence_added:
             rescore(session, cfg, now)
@@ -45,7 +42,6 @@ def run_triage(
 
 def run_rescore(engine: Engine, cfg: PlanConfig, now: datetime) -> int:
     with write_lock(engine), session_scope(engine) as session:
-        claim_sqlite_writer(session)
         return rescore(session, cfg, now)
 
 
@@ -53,7 +49,6 @@ def run_verification(
     engine: Engine, cfg: PlanConfig, now: datetime, probe: ErrorRatioProbe | None = None
 ) -> dict[str, int]:
     with write_lock(engine), session_scope(engine) as session:
-        claim_sqlite_writer(session)
         flagged = detect_regressions(session, cfg, now)
         counts = verify_due(session, cfg, now, probe)
     for deploy in flagged:

@@ -1,5 +1,8 @@
 """Where plan reads the collector: SLO burn observations for triage, error ratios for
 verification. Thin: it evaluates the collector's own SLO expressions and hands plain data on.
+
+Reads go through `core.db.reading(engine)`: the verification probe runs inside the plan's
+write transaction, and a second connection asking SQLite for the write lock would wait on it.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from collector.slo import burn_rates, error_budget, error_ratio_expr, request_ra
 from collector.storage import DatabaseSource
 from collector.targets import list_targets
 from core.clock import to_ms
+from core.db import reading
 from plan.triage import SloObservation
 from plan.verification import ErrorRatioProbe
 
@@ -37,9 +41,9 @@ def watched_services(
     engine: Engine, configured: Sequence[ServiceSpec], now: datetime
 ) -> list[ServiceSpec]:
     """Configured services plus one per scraped job, matched to the metric names they expose."""
-    with Session(engine) as session:
+    with Session(reading(engine)) as session:
         jobs = {t.job for t in list_targets(session)}
-    raw = DatabaseSource(engine)
+    raw = DatabaseSource(reading(engine))
     return [resolve_conventions(raw, s, to_ms(now)) for s in services_with_jobs(configured, jobs)]
 
 
@@ -47,8 +51,8 @@ def slo_observations(
     engine: Engine, services: Sequence[ServiceSpec], now: datetime
 ) -> list[SloObservation]:
     """Burn rates, budget left and the last hour's error ratio and requests of every SLO."""
-    raw = DatabaseSource(engine)
-    rollups = DatabaseSource(engine, use_rollups=True)
+    raw = DatabaseSource(reading(engine))
+    rollups = DatabaseSource(reading(engine), use_rollups=True)
     now_ms = to_ms(now)
     found = []
     for service in services:
@@ -79,8 +83,8 @@ def slo_observations(
 def error_ratio_probe(engine: Engine, services: Sequence[ServiceSpec]) -> ErrorRatioProbe:
     """A probe giving an SLO's error ratio over [start, end] from the rollups (raw as fallback)."""
     by_name = {s.name: s for s in services}
-    raw = DatabaseSource(engine)
-    rollups = DatabaseSource(engine, use_rollups=True)
+    raw = DatabaseSource(reading(engine))
+    rollups = DatabaseSource(reading(engine), use_rollups=True)
 
     def probe(
         service: str, slo_name: str, start: datetime, end: datetime

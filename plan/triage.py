@@ -42,6 +42,12 @@ WISH = re.compile(
     r"add (support|an? |the )|support for)\b",
     re.IGNORECASE,
 )
+# Phrasings of something broken, for posts the sentiment model scores as neutral.
+COMPLAINT = re.compile(
+    r"\b(can'?t|cannot|unable to|doesn'?t work|does not work|broken|hangs?|crash(es|ed)?|"
+    r"error|fails?|failed|times? out|timed out|lost|logs? me out|stuck)\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -96,6 +102,8 @@ def feedback_kind(
         return ItemKind.BUG
     if texts and sum(1 for t in texts if WISH.search(t)) * 2 >= len(texts):
         return ItemKind.FEATURE
+    if texts and sum(1 for t in texts if COMPLAINT.search(t)) * 2 >= len(texts):
+        return ItemKind.BUG
     if not sentiment_labels:
         return ItemKind.FEATURE
     negative = sum(1 for s in sentiment_labels if s == Sentiment.NEGATIVE.value)

@@ -16,7 +16,7 @@ from plan.items import edit_item, ranked_items, score_one
 from plan.models import ItemKind, ItemStatus
 from web.api import ApiError, json_body
 from web.openapi import api_doc
-from web.plan import item_row, plan_config, writer_db
+from web.plan import item_row, plan_config
 from web.security import require_role
 from web.state import db, runtime
 
@@ -86,7 +86,7 @@ def patch_item(item_id: int) -> ResponseReturnValue:
         raise ApiError(
             400, "bad_field", f"cannot change {', '.join(unknown)}; allowed: {', '.join(PATCHABLE)}"
         )
-    session = writer_db()
+    session = db()
     now = runtime().now()
     try:
         item = edit_item(session, item_id, body, plan_config(), now)
@@ -160,7 +160,7 @@ def post_deploy() -> ResponseReturnValue:
     unknown = sorted(set(body) - {"service", "version", "at", "url", "items"})
     if unknown:
         raise ApiError(400, "bad_field", f"unknown field(s): {', '.join(unknown)}")
-    session = writer_db()
+    session = db()
     try:
         recorded = record_deploy(
             session,

@@ -12,12 +12,11 @@ from typing import Any
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from core.models import Role
 from plan.config import ExporterConfig, PlanConfig, exporters_for, plan_config_for
 from plan.errors import ItemError
-from plan.evidence import claim_sqlite_writer
 from plan.items import RankedItem, ranked_items, set_status
 from plan.models import ExportTarget, Item, ItemKind, ItemStatus
 from web.security import principal, require_role
@@ -50,15 +49,6 @@ def plan_config() -> PlanConfig:
 
 def exporters() -> dict[ExportTarget, ExporterConfig]:
     return exporters_for(runtime())
-
-
-def writer_db() -> Session:
-    """The request's session, ready for a read-then-write transaction (see
-    plan.evidence.claim_sqlite_writer): the auth lookup's read transaction is ended first."""
-    session = db()
-    session.commit()
-    claim_sqlite_writer(session)
-    return session
 
 
 def can_edit() -> bool:
@@ -169,7 +159,7 @@ def bulk_status() -> ResponseReturnValue:
         if raw.isdigit():
             ids.append(int(raw))
     status = request.form.get("status", "")
-    session = writer_db()
+    session = db()
     try:
         changed = set_status(session, ids, status, plan_config(), runtime().now())
     except ItemError as exc:

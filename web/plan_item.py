@@ -26,7 +26,7 @@ from plan.items import (
     split_item,
 )
 from plan.models import Evidence, EvidenceKind, ItemKind, ItemStatus
-from web.plan import bp, can_edit, exporters, plan_config, writer_db
+from web.plan import bp, can_edit, exporters, plan_config
 from web.security import require_role
 from web.state import db, runtime
 
@@ -151,7 +151,7 @@ def new_item() -> ResponseReturnValue:
     values: dict[str, Any] = {"kind": "task"}
     if request.method == "POST":
         values = _form_fields()
-        session = writer_db()
+        session = db()
         try:
             created = create_item(session, now=runtime().now(), **values)
         except ItemError as exc:
@@ -168,7 +168,7 @@ def new_item() -> ResponseReturnValue:
 
 def _change(item_id: int, action: Any, done: str) -> ResponseReturnValue:
     """Run one change in a transaction; a refusal is flashed and nothing is kept."""
-    session = writer_db()
+    session = db()
     try:
         result = action(session)
     except ItemError as exc:
@@ -225,7 +225,7 @@ def split(item_id: int) -> ResponseReturnValue:
 @bp.post("/items/<int:item_id>/export/<target>")
 @require_role(Role.EDITOR)
 def export_to(item_id: int, target: str) -> ResponseReturnValue:
-    session = writer_db()
+    session = db()
     _item_or_404(item_id)
     try:
         outcome = export_item(
