@@ -105,7 +105,7 @@ def health_down(engine: Engine, services: Sequence[ServiceSpec]) -> Callable[[da
 
 def alerting_for(runtime: Runtime) -> AlertingConfig:
     """The runtime's alerting config, parsed once; a bad rule file is a configuration error."""
-    cached = runtime.areas.get("alerts")
+    cached = runtime.areas.get("alerting")
     if isinstance(cached, AlertingConfig):
         return cached
     try:
@@ -117,5 +117,5 @@ def alerting_for(runtime: Runtime) -> AlertingConfig:
         )
     except (AlertsError, CollectorError) as exc:
         raise ConfigError(str(exc)) from exc
-    runtime.areas["alerts"] = config
+    runtime.areas["alerting"] = config
     return config
