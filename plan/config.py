@@ -28,13 +28,19 @@ exporters:
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
+from core.config import load_config
+from core.errors import ConfigError
 from core.runtime import Runtime
 from plan.errors import PlanConfigError
 from plan.models import ExportTarget
+
+log = logging.getLogger(__name__)
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)$")
 _UNIT_S = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -214,12 +220,36 @@ def load_exporters(section: Any, where: str = "<config>") -> dict[ExportTarget, 
     return found
 
 
+def _stamp(path: Path | None) -> int | None:
+    try:
+        return path.stat().st_mtime_ns if path is not None else None
+    except OSError:
+        return None
+
+
 def plan_config_for(runtime: Runtime) -> PlanConfig:
-    """The `plan` section of the runtime's config, parsed once per process and cached."""
-    if "plan" not in runtime.areas:
-        where = str(runtime.config.path or "<config>")
-        runtime.areas["plan"] = load_plan_config(runtime.config.section("plan"), where)
-    cfg: PlanConfig = runtime.areas["plan"]
+    """The `plan` section, cached per process and re-read when the config file changes.
+
+    Scores are computed at read time with these weights, so saving new weights in the file
+    re-ranks the board on the next page load, without a restart. A file that no longer
+    parses keeps the last good section (and logs why): a typo must not empty the board.
+    """
+    areas = runtime.areas
+    path = runtime.config.path
+    stamp = _stamp(path)
+    if "plan" in areas and areas.get("plan_stamp") == stamp:
+        cfg: PlanConfig = areas["plan"]
+        return cfg
+    where = str(path or "<config>")
+    if "plan" not in areas:
+        areas["plan"] = load_plan_config(runtime.config.section("plan"), where)
+    elif path is not None:
+        try:
+            areas["plan"] = load_plan_config(load_config(path).section("plan"), where)
+        except ConfigError as exc:
+            log.warning("keeping the previous plan config: %s", exc)
+    areas["plan_stamp"] = stamp
+    cfg = areas["plan"]
     return cfg
 
 

@@ -42,8 +42,8 @@ CSV_FIELDS = (
 
 
 def plan_config() -> PlanConfig:
-    """The `plan` section, parsed once per process; scores are computed at read time with
-    these weights, so the next page load after a config reload ranks with the new ones."""
+    """The `plan` section (re-read when the config file changes); scores are computed at
+    read time with these weights, so a saved change re-ranks the next page load."""
     return plan_config_for(runtime())
 
 

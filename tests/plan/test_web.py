@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 
 import pytest
 from sqlmodel import Session
 
 from core.clock import utcnow
-from core.config import RawConfig
+from core.config import RawConfig, load_config
 from core.models import Role, Scope
 from plan.config import PlanConfig, load_plan_config
 from plan.errors import PlanConfigError
@@ -67,20 +68,30 @@ def _bearer(token):
     return {"Authorization": f"Bearer {token}"}
 
 
-def test_items_come_in_rank_order_with_the_breakdown_and_weights_rerank_them(
-    app, client, engine, make_token
+def _write_weights(path, reach, impact, stamp):
+    path.write_text(f"plan:\n  weights: {{reach: {reach}, impact: {impact}}}\n")
+    os.utime(path, ns=(stamp, stamp))  # a distinct mtime even within one clock tick
+
+
+def test_items_come_in_rank_order_and_saving_new_weights_reranks_them_at_once(
+    app, client, engine, make_token, tmp_path
 ):
     wish, fire = _seed(engine)
     headers = _bearer(make_token("reader", (Scope.READ,)))
-    rt = app.extensions["opsloop"]
-    rt.areas["plan"] = load_plan_config({"weights": {"reach": 2.0, "impact": 0.5}})
+    config_file = tmp_path / "opsloop.yaml"
+    _write_weights(config_file, 2.0, 0.5, 1_000_000_000)
+    app.extensions["opsloop"].config = load_config(config_file)
     body = client.get("/api/v1/items", headers=headers).get_json()
     assert [i["id"] for i in body["items"]] == [wish, fire]
     first = body["items"][0]
     terms = {t["name"]: t for t in first["breakdown"]["terms"]}
     assert terms["reach"]["weight"] == 2.0 and terms["reach"]["inputs"]["people"] == 12
     assert first["rank"] == 1 and first["score"] > 0
-    rt.areas["plan"] = load_plan_config({"weights": {"reach": 0.5, "impact": 2.0}})
+    _write_weights(config_file, 0.5, 2.0, 2_000_000_000)  # no restart
+    body = client.get("/api/v1/items", headers=headers).get_json()
+    assert [i["id"] for i in body["items"]] == [fire, wish]
+    config_file.write_text("plan: {weights: {reach: lots}}\n")  # a typo keeps the last good
+    os.utime(config_file, ns=(3_000_000_000, 3_000_000_000))
     body = client.get("/api/v1/items", headers=headers).get_json()
     assert [i["id"] for i in body["items"]] == [fire, wish]
     only = client.get("/api/v1/items?kind=incident", headers=headers).get_json()
