@@ -25,6 +25,7 @@ from collector.models import Target
 from collector.scrape import ScrapeOutcome, SeriesMemo, TargetSpec, scrape_target
 from collector.storage import mark_stale, write_lock
 from core.clock import to_ms
+from core.db import reading
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,7 @@ class ScrapePool:
         A target seen for the first time waits for its offset, unless first_now is set.
         """
         now_ms = to_ms(now)
-        with Session(self.engine) as session:
+        with Session(reading(self.engine)) as session:
             targets = list(session.exec(select(Target).where(col(Target.enabled).is_(True))))
         present = {t.id for t in targets}
         for gone in [tid for tid in self.last_slot if tid not in present]:

@@ -24,6 +24,7 @@ from collector.storage import (
     write_lock,
 )
 from core.clock import from_ms
+from core.db import reading
 
 MAX_BUCKETS_PER_RUN = 288  # one day: a long catch-up is spread over several runs
 _COUNTER_SUFFIXES = ("_total", "_count", "_sum", "_bucket")
@@ -104,7 +105,7 @@ def roll_up(engine: Engine, now_ms: int) -> int:
     """
     end = now_ms - now_ms % ROLLUP_MS  # buckets before this one are complete
     written = 0
-    with engine.connect() as conn:
+    with reading(engine).connect() as conn:
         done = conn.execute(select(func.max(ROLLUP.c.bucket_ms))).scalar()
         after = conn.execute(
             select(func.min(SAMPLE.c.ts_ms)).where(
@@ -169,7 +170,7 @@ def apply_retention(
 ) -> dict[str, int]:
     """Delete raw samples past raw_keep_s (never ones not rolled up yet), rollups past
     rollup_keep_s, and series left with neither."""
-    with engine.connect() as conn:
+    with reading(engine).connect() as conn:
         done = conn.execute(select(func.max(ROLLUP.c.bucket_ms))).scalar()
     raw_cut = now_ms - int(raw_keep_s * 1000)
     raw_cut = min(raw_cut, done if done is not None else raw_cut)

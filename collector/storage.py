@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine
 from collector.models import Rollup, Sample, Series
 from collector.series import METRIC_NAME_LABEL, Matcher, MatchOp, SeriesData, matches_all
 from core.clock import from_ms
+from core.db import reading
 
 ROLLUP_MS = 5 * 60 * 1000
 _CHUNK = 500  # ids per IN (...) list: well under SQLite's and PostgreSQL's parameter limits
@@ -78,8 +79,8 @@ _LOCKS_LOCK = threading.Lock()
 def write_lock(engine: Engine) -> AbstractContextManager[Any]:
     """Serialise this process's write transactions on SQLite (one writer at a time anyway).
 
-    Without it, two scrape threads that both read before writing hit SQLite's "database is
-    locked" at once, without waiting for the busy timeout. PostgreSQL needs no such lock.
+    Writers queue on this lock instead of polling in SQLite's busy handler (which sleeps in
+    growing steps) while another scrape thread holds the database. PostgreSQL needs none.
     """
     if engine.dialect.name != "sqlite":
         return nullcontext()
@@ -255,7 +256,7 @@ class DatabaseSource:
         self.use_rollups = use_rollups
 
     def select(self, matchers: Sequence[Matcher], start_ms: int, end_ms: int) -> list[SeriesData]:
-        with self.engine.connect() as conn:
+        with reading(self.engine).connect() as conn:
             series = find_series(conn, matchers)
             by_id = {sid: SeriesData(labels) for sid, labels in series}
             ids = list(by_id)
