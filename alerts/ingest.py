@@ -19,6 +19,7 @@ from weakref import WeakKeyDictionary
 
 from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from alerts.intake import IncomingAlert
@@ -65,6 +66,27 @@ def ingest_alerts(
     stmt = _INSERT_NEW[conn.dialect.name]
     created = {(fp, starts): alert_id for alert_id, fp, starts in conn.execute(stmt, rows)}
     silences = active_matchers(session, now)
+    events = _note_new(conn, alerts, created, silences, now)
+    known = [a for a in alerts if a.identity not in created]
+    resolved = _update_known(conn, known, silences, now, events)
+    if events:
+        conn.execute(_INSERT_EVENTS, events)
+    return IngestResult(
+        received=len(incoming),
+        created=len(created),
+        resolved=resolved,
+        unchanged=len(known) - resolved,
+    )
+
+
+def _note_new(
+    conn: Connection,
+    alerts: Sequence[IncomingAlert],
+    created: dict[tuple[str, datetime], int],
+    silences: ActiveMatchers,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """First history events of the new rows; mark the ones an active silence holds back."""
     events = []
     held: dict[str, list[int]] = {}
     for alert in alerts:
@@ -80,11 +102,20 @@ def ingest_alerts(
             held.setdefault(reason, []).append(alert_id)
     for reason, ids in held.items():
         conn.execute(update(ALERT).where(ALERT.c.id.in_(ids)).values(suppressed_by=reason))
+    return events
+
+
+def _update_known(
+    conn: Connection,
+    known: Sequence[IncomingAlert],
+    silences: ActiveMatchers,
+    now: datetime,
+    events: list[dict[str, Any]],
+) -> int:
+    """Refresh re-sent firing alerts, close resolved ones; the number closed now."""
     resolved = 0
     refreshed = []
-    for alert in alerts:
-        if alert.identity in created:
-            continue
+    for alert in known:
         if alert.state is AlertState.FIRING:
             refreshed.append(_refresh_params(alert, now, silences))
             continue
@@ -95,12 +126,7 @@ def ingest_alerts(
             events.append(_event(alert_id, closed_at, AlertState.FIRING, alert.state, None))
     if refreshed:
         conn.execute(_REFRESH, refreshed)
-    unchanged = len(alerts) - len(created) - resolved
-    if events:
-        conn.execute(_INSERT_EVENTS, events)
-    return IngestResult(
-        received=len(incoming), created=len(created), resolved=resolved, unchanged=unchanged
-    )
+    return resolved
 
 
 def _dedupe(incoming: Sequence[IncomingAlert]) -> list[IncomingAlert]:
