@@ -106,6 +106,13 @@ def upsert_own_alert(
     annotation, value and suppression updates are written on every call.
     """
     alert = open_own_alert(session, fingerprint)
+    extra: dict[str, Any] = {
+        "keep_firing_until": keep_firing_until,
+        "generator_url": generator_url,
+        "rule_group": rule_group,
+        "receiver": receiver,
+        "suppressed_by": suppressed_by,
+    }
     if alert is None:
         if state is AlertState.RESOLVED:
             return None
@@ -122,37 +129,40 @@ def upsert_own_alert(
             active_at=active_at,
             fired_at=(fired_at or now) if state is AlertState.FIRING else None,
             last_seen_at=now,
-            keep_firing_until=keep_firing_until,
-            generator_url=generator_url,
-            rule_group=rule_group,
-            receiver=receiver,
-            suppressed_by=suppressed_by,
+            **extra,
         )
-        session.add(alert)
-        session.flush()
-        assert alert.id is not None
-        session.add(
-            AlertEvent(alert_id=alert.id, at=now, to_state=state.value, value=value, note=note)
-        )
+        _insert_with_event(session, alert, now, note)
         return alert
     alert.labels = canonical_json(dict(labels))
     alert.annotations = canonical_json(dict(annotations))
     alert.value = value
     alert.last_seen_at = now
-    alert.keep_firing_until = keep_firing_until
-    alert.suppressed_by = suppressed_by
-    if generator_url is not None:
-        alert.generator_url = generator_url
-    if rule_group is not None:
-        alert.rule_group = rule_group
-    if receiver is not None:
-        alert.receiver = receiver
+    _apply_extra(alert, extra)
     if state is AlertState.FIRING and fired_at is not None and alert.fired_at is None:
         alert.fired_at = fired_at
     record_transition(session, alert, state, now, value=value, note=note)
     session.add(alert)
     session.flush()
     return alert
+
+
+def _insert_with_event(session: Session, alert: Alert, now: datetime, note: str | None) -> None:
+    session.add(alert)
+    session.flush()
+    assert alert.id is not None
+    session.add(
+        AlertEvent(alert_id=alert.id, at=now, to_state=alert.state, value=alert.value, note=note)
+    )
+
+
+def _apply_extra(alert: Alert, extra: Mapping[str, Any]) -> None:
+    """keep_firing_until and suppressed_by always follow the caller (None clears them);
+    the descriptive fields change only when given."""
+    alert.keep_firing_until = extra["keep_firing_until"]
+    alert.suppressed_by = extra["suppressed_by"]
+    for name in ("generator_url", "rule_group", "receiver"):
+        if extra[name] is not None:
+            setattr(alert, name, extra[name])
 
 
 def list_alerts(
