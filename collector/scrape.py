@@ -128,28 +128,15 @@ def ingest(
     memo: SeriesMemo,
     now: datetime,
 ) -> tuple[int, int]:
-    """Store a parsed exposition for a target; (samples kept after relabelling, series added)."""
+    """Store a parsed exposition for a target; (samples kept after relabelling, series added).
+
+    Limits are checked before anything is written, so a refused scrape leaves no trace.
+    """
     memo.reset_if_changed(_fingerprint(target, job))
     ids = memo.ids
-    kinds: dict[str, str] | None = None
-    new_keys: list[str] = []
-    new_set: set[str] = set()
-    new_items: list[tuple[str, dict[str, str], str | None]] = []
-    for sample, key in zip(exposition.samples, exposition.keys, strict=True):
-        if key in ids or key in new_set:
-            continue
-        labels = target_sample_labels(sample.labels, target.labels, job.honor_labels)
-        labels["__name__"] = sample.name
-        kept = relabel(labels, job.metric_relabel)
-        if kept is None:
-            ids[key] = None
-            continue
-        kinds = kinds if kinds is not None else exposition.kinds()
-        name = kept.pop("__name__", sample.name)
-        new_keys.append(key)
-        new_set.add(key)
-        new_items.append((name, kept, kinds.get(sample.name)))
+    new_keys, new_items = _unknown_series(exposition, target, job, ids)
     if job.sample_limit:
+        new_set = set(new_keys)
         kept_count = sum(1 for k in exposition.keys if k in new_set or ids.get(k) is not None)
         if kept_count > job.sample_limit:
             raise ScrapeError(f"sample_limit exceeded: {kept_count} samples > {job.sample_limit}")
@@ -169,6 +156,31 @@ def ingest(
     mark_seen(conn, current - memo.live, now)
     memo.live = current
     return len(rows), added
+
+
+def _unknown_series(
+    exposition: Exposition, target: TargetSpec, job: JobConfig, ids: dict[str, int | None]
+) -> tuple[list[str], list[tuple[str, dict[str, str], str | None]]]:
+    """Keys and (name, labels, kind) of series not in the memo; dropped ones go to it as None."""
+    kinds: dict[str, str] | None = None
+    new_keys: list[str] = []
+    new_set: set[str] = set()
+    new_items: list[tuple[str, dict[str, str], str | None]] = []
+    for sample, key in zip(exposition.samples, exposition.keys, strict=True):
+        if key in ids or key in new_set:
+            continue
+        labels = target_sample_labels(sample.labels, target.labels, job.honor_labels)
+        labels["__name__"] = sample.name
+        kept = relabel(labels, job.metric_relabel)
+        if kept is None:
+            ids[key] = None
+            continue
+        kinds = kinds if kinds is not None else exposition.kinds()
+        name = kept.pop("__name__", sample.name)
+        new_keys.append(key)
+        new_set.add(key)
+        new_items.append((name, kept, kinds.get(sample.name)))
+    return new_keys, new_items
 
 
 SYNTHETIC = (

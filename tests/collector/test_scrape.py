@@ -317,3 +317,28 @@ def test_basic_auth_and_authorization_from_the_job_are_sent():
     assert srv.requests[0]["Authorization"] == "Basic dTpw"
     assert srv.requests[0]["path"] == "/m?module=x"
     assert srv.requests[1]["Authorization"] == "Bearer tok"
+
+
+def test_metric_relabel_rules_drop_series_before_they_are_stored(engine):
+    from collector.relabel import parse_rules
+
+    rules = parse_rules(
+        [
+            {"source_labels": ["__name__"], "regex": "app_temp", "action": "drop"},
+            {"regex": "code", "action": "labeldrop"},
+        ],
+        "test",
+    )
+    memo = SeriesMemo()
+    with metrics_server({"/metrics": Route(body=GOOD)}) as srv:
+        target = make_target(engine, srv.url("/metrics"))
+        for _ in range(2):  # the second scrape goes through the memo
+            outcome = scrape_target(
+                engine, target, JobConfig("app", metric_relabel=rules), memo, utcnow
+            )
+            assert (outcome.scraped, outcome.post_relabel) == (2, 1)
+    assert series_of(engine, "app_temp") == []
+    (req,) = series_of(engine, "app_requests_total")
+    assert "code" not in req.labels and len(req.values) == 2
+    (post,) = series_of(engine, "scrape_samples_post_metric_relabeling")
+    assert post.values == [1.0, 1.0]
