@@ -247,16 +247,7 @@ def main() -> None:
     if args.postgres:
         database_url = temporary_postgres(args.postgres, f"opsloop_bench_{os.getpid()}")
     port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "OPSLOOP_VAR_DIR": str(var_dir),
-        "OPSLOOP_SECRET_KEY": secrets.token_urlsafe(32),
-        "OPSLOOP_LOG_LEVEL": "WARNING",
-        "OPSLOOP_PORT": str(port),
-        "OPSLOOP_THREADS": str(args.threads),
-    }
-    env.pop("OPSLOOP_CONFIG", None)
+    env = _environment(database_url, var_dir, port, args.threads)
     created = opsloop(
         "token", "add", f"bench-{port}", "--scope", "write", env=env, capture_output=True, text=True
     )
@@ -281,6 +272,20 @@ def main() -> None:
     if args.postgres:
         drop_postgres(args.postgres, f"opsloop_bench_{os.getpid()}")
     _report(args, database_url, load, elapsed, rows, fingerprints)
+
+
+def _environment(database_url: str, var_dir: Path, port: int, threads: int) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "OPSLOOP_VAR_DIR": str(var_dir),
+        "OPSLOOP_SECRET_KEY": secrets.token_urlsafe(32),
+        "OPSLOOP_LOG_LEVEL": "WARNING",
+        "OPSLOOP_PORT": str(port),
+        "OPSLOOP_THREADS": str(threads),
+    }
+    env.pop("OPSLOOP_CONFIG", None)
+    return env
 
 
 def _run_clients(url: str, token: str, run: str, clients: int, load: Load) -> None:
