@@ -51,13 +51,16 @@ def parse_text(body: str, known: Container[str] = ()) -> Exposition:
     `known`: series keys (see Exposition.keys) the caller already resolved, as a scraper's
     cache; their samples carry an empty labels dict instead of parsed labels.
     """
+    if known:
+        return _parse_with_known(body, known)
     out = Exposition()
     families: dict[str, Family] = {}
     pairs = PAIR.findall
     add_sample = out.samples.append
     add_key = out.keys.append
     new_tuple = tuple.__new__  # builds the NamedTuple without its Python-level __new__
-    seen_blocks: dict[str, dict[str, str]] = {}
+    blocks: dict[str, dict[str, str]] = {}
+    # The steps of _row_sample, inlined: this loop is the parser's hot path.
     for lineno, row in enumerate(_rows(body), 1):
         if isinstance(row, str):
             sample, key = _careful_line(row, lineno, families)
@@ -65,32 +68,18 @@ def parse_text(body: str, known: Container[str] = ()) -> Exposition:
                 add_sample(sample)
                 add_key(key)
             continue
-        keyword, meta_name, meta_rest, comment, name, block, vtok, ttok = row
-        if keyword:
-            family = families.get(meta_name)
-            if family is None:
-                family = families[meta_name] = Family(meta_name)
-            if keyword == "HELP":
-                family.help = unescape_text_help(meta_rest) if "\\" in meta_rest else meta_rest
-            else:
-                family.type = _text_type(meta_rest, meta_name, lineno)
-            continue
-        if comment:
-            _meta(comment, lineno, families)
+        keyword, _, _, comment, name, block, vtok, ttok = row
+        if keyword or comment:
+            _row_sample(row, lineno, families, blocks)
             continue
         if block:
-            key = f"{name}{{{block}}}"
-            add_key(key)
-            if key in known:
-                labels = _UNPARSED
-            else:
-                cached = seen_blocks.get(block)  # the same label set often follows many names
-                if cached is None:
-                    found = pairs(block)
-                    cached = seen_blocks[block] = dict(found)
-                    if len(cached) != len(found):
-                        raise ParseError(lineno, f"duplicate label name in {{{block}}}")
-                labels = cached
+            labels = blocks.get(block)  # the same label set often follows many names
+            if labels is None:
+                found = pairs(block)
+                labels = blocks[block] = dict(found)
+                if len(labels) != len(found):
+                    raise ParseError(lineno, f"duplicate label name in {{{block}}}")
+            add_key(f"{name}{{{block}}}")
         else:
             labels = {}
             add_key(name)
@@ -104,6 +93,86 @@ def parse_text(body: str, known: Container[str] = ()) -> Exposition:
         add_sample(new_tuple(Sample, (name, labels, value, ts, None)))
     out.families = list(families.values())
     return out
+
+
+def _parse_with_known(body: str, known: Container[str]) -> Exposition:
+    """The scraper's path: a line whose series text is known needs no regex at all, only a
+    split at its last space(s) -- Prometheus's scrape cache does the same."""
+    out = Exposition()
+    families: dict[str, Family] = {}
+    blocks: dict[str, dict[str, str]] = {}
+    add_sample = out.samples.append
+    add_key = out.keys.append
+    new_tuple = tuple.__new__
+    fullmatch = FAST_LINE.fullmatch
+    for lineno, line in enumerate(body.split("\n"), 1):
+        if line and line[0] != "#":
+            head, _, vtok = line.rpartition(" ")
+            ttok = ""
+            if head not in known:
+                head, _, ttok = head.rpartition(" ")
+                head, vtok, ttok = head, ttok, vtok
+            if head in known and vtok and "_" not in vtok:
+                try:
+                    value = float(vtok)
+                    ts = int(ttok) if ttok else None
+                except ValueError:
+                    pass  # let the regular path name the problem
+                else:
+                    name = head.partition("{")[0]
+                    add_sample(new_tuple(Sample, (name, _UNPARSED, value, ts, None)))
+                    add_key(head)
+                    continue
+        m = fullmatch(line)
+        if m is None:
+            sample, key = _careful_line(line, lineno, families)
+        else:
+            sample, key = _row_sample(m.groups(""), lineno, families, blocks)
+        if sample is not None:
+            add_sample(sample)
+            add_key(key)
+    out.families = list(families.values())
+    return out
+
+
+def _row_sample(
+    row: tuple[str, ...],
+    lineno: int,
+    families: dict[str, Family],
+    blocks: dict[str, dict[str, str]],
+) -> tuple[Sample | None, str]:
+    """The sample of one line the fast regex took (None for a metadata line), and its key."""
+    keyword, meta_name, meta_rest, comment, name, block, vtok, ttok = row
+    if keyword:
+        family = families.get(meta_name)
+        if family is None:
+            family = families[meta_name] = Family(meta_name)
+        if keyword == "HELP":
+            family.help = unescape_text_help(meta_rest) if "\\" in meta_rest else meta_rest
+        else:
+            family.type = _text_type(meta_rest, meta_name, lineno)
+        return None, ""
+    if comment:
+        _meta(comment, lineno, families)
+        return None, ""
+    if block:
+        labels = blocks.get(block)  # the same label set often follows many names
+        if labels is None:
+            found = PAIR.findall(block)
+            labels = blocks[block] = dict(found)
+            if len(labels) != len(found):
+                raise ParseError(lineno, f"duplicate label name in {{{block}}}")
+        key = f"{name}{{{block}}}"
+    else:
+        labels, key = {}, name
+    try:
+        value = float(vtok)
+    except ValueError:
+        raise ParseError(lineno, f"invalid value {vtok!r}") from None
+    if "_" in vtok:
+        raise ParseError(lineno, f"invalid value {vtok!r}")
+    ts = parse_int_timestamp(ttok, lineno) if ttok else None
+    return tuple.__new__(Sample, (name, labels, value, ts, None)), key
 
 
 def _rows(body: str) -> list[tuple[str, ...] | str]:
