@@ -93,3 +93,20 @@ class WebhookEvent(SQLModel, table=True):
     event_id: str = Field(sa_column=Column(String(120), nullable=False))
     event_type: str | None = Field(default=None, sa_column=Column(String(80)))
     received_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class StoredSource(SQLModel, table=True):
+    """A feedback source added on the settings page (config-file sources are not stored).
+
+    `definition` is the same mapping as an entry of `feedback_sources:` in the config file,
+    as JSON, so both go through one validation (feedback/sources.py).
+    """
+
+    __tablename__ = "feedback_source"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_column=Column(String(40), unique=True, nullable=False))
+    definition: str = Field(sa_column=Column(Text(), nullable=False))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    updated_by: str | None = Field(default=None, sa_column=Column(String(80)))

@@ -1,4 +1,4 @@
-"""What the scheduler runs for feedback: poll each source, cluster new feedback, demo stream.
+"""What the scheduler runs for feedback: poll the sources, cluster new feedback, demo stream.
 
 Each run opens its own session and commits its work, so the job wrappers in
 opsloop/jobs.py stay one line each. The analyser, the parsed sources and the theme cache
@@ -18,15 +18,17 @@ from core.db import session_scope
 from feedback.analysis import Analyser
 from feedback.demo import add_demo_feedback
 from feedback.polling import PollReport, poll_source
+from feedback.source_store import all_sources
 from feedback.sources import SourceConfig, load_sources
 from feedback.theme_store import ClusterResult, ThemeCache, cluster_new_feedback
 
 log = logging.getLogger(__name__)
 
 CLUSTER_INTERVAL_S = 30.0
-# Polls run at least this often so that a catch-up or an expired Retry-After goes on
-# promptly; each source is still fetched only when its own poll_interval says it is due.
-MAX_POLL_CHECK_S = 60.0
+# How often the poll job looks for due sources, so that a catch-up, an expired Retry-After
+# or a source added on the settings page goes on promptly; each source is still fetched
+# only when its own poll_interval says it is due.
+POLL_CHECK_S = 30.0
 
 
 @dataclass
@@ -39,13 +41,11 @@ class FeedbackRuns:
     def from_config(cls, raw_config: RawConfig) -> FeedbackRuns:
         return cls(analyser=Analyser.from_config(raw_config), sources=load_sources(raw_config))
 
-    def polled_sources(self) -> list[tuple[SourceConfig, float]]:
-        """Sources that are polled, with how often the job checks whether each is due."""
-        return [
-            (s, min(s.poll_interval_s, MAX_POLL_CHECK_S))
-            for s in self.sources
-            if s.poll_interval_s is not None
-        ]
+    def poll_all(self, engine: Engine, now: datetime) -> list[PollReport]:
+        """Poll every source that is due: the config file's and those added on the page."""
+        with session_scope(engine) as session:
+            sources = all_sources(session, self.sources)
+        return [self.poll(engine, source, now) for source in sources]
 
     def poll(self, engine: Engine, source: SourceConfig, now: datetime) -> PollReport:
         with session_scope(engine) as session:

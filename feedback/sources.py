@@ -70,6 +70,7 @@ class SourceConfig:
     poll_interval_s: float | None = DEFAULT_POLL_INTERVAL_S  # None: never polled
     max_pages: int = DEFAULT_MAX_PAGES
     service: str | None = None
+    origin: str = "config"  # "config" (the config file) or "settings" (added on the page)
 
 
 def parse_duration_s(value: object) -> float:
@@ -97,7 +98,7 @@ def load_sources(raw_config: RawConfig) -> list[SourceConfig]:
         if isinstance(entry, Mapping) and isinstance(entry.get("name"), str):
             label += f" ({entry['name']})"
         try:
-            source = _parse_source(entry)
+            source = parse_source(entry)
         except (FeedbackConfigError, ValueError) as exc:
             raise FeedbackConfigError(f"{label}: {exc}") from exc
         if source.name in seen:
@@ -107,7 +108,8 @@ def load_sources(raw_config: RawConfig) -> list[SourceConfig]:
     return sources
 
 
-def _parse_source(entry: object) -> SourceConfig:
+def parse_source(entry: object) -> SourceConfig:
+    """One source from a mapping shaped like a config entry; FeedbackConfigError if bad."""
     if not isinstance(entry, Mapping):
         raise FeedbackConfigError("must be a mapping with name, type and url")
     unknown = sorted(set(entry) - _KEYS)
@@ -190,3 +192,16 @@ def _max_pages(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 100:
         raise FeedbackConfigError("max_pages must be a whole number from 1 to 100")
     return value
+
+
+def definition_of(source: SourceConfig) -> dict[str, Any]:
+    """The config-entry mapping of a source (what `parse_source` reads back)."""
+    entry: dict[str, Any] = {"name": source.name, "type": source.type.value, "url": source.url}
+    for key in ("api_key", "api_username", "webhook_secret", "service"):
+        if getattr(source, key):
+            entry[key] = getattr(source, key)
+    if source.categories:
+        entry["categories"] = list(source.categories)
+    entry["poll_interval"] = source.poll_interval_s if source.poll_interval_s else "off"
+    entry["max_pages"] = source.max_pages
+    return entry

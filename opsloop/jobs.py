@@ -65,25 +65,19 @@ def feedback_jobs(runtime: Runtime) -> list[JobSpec]:
     """Poll each feedback source, cluster new feedback into themes; a demo stream with --demo."""
     from core.errors import ConfigError
     from feedback.errors import FeedbackConfigError
-    from feedback.runs import CLUSTER_INTERVAL_S, FeedbackRuns
-    from feedback.sources import SourceConfig
+    from feedback.runs import CLUSTER_INTERVAL_S, POLL_CHECK_S, FeedbackRuns
 
     try:
         runs = FeedbackRuns.from_config(runtime.config)
     except FeedbackConfigError as exc:
         raise ConfigError(str(exc)) from exc
     runtime.areas["feedback_runs"] = runs
-
-    def poll_job(source: SourceConfig) -> Callable[[Runtime], object]:
-        return lambda rt: runs.poll(rt.engine, source, rt.now())
-
     jobs = [
-        JobSpec(f"feedback.poll.{source.name}", poll_job(source), check_s)
-        for source, check_s in runs.polled_sources()
+        JobSpec("feedback.poll", lambda rt: runs.poll_all(rt.engine, rt.now()), POLL_CHECK_S),
+        JobSpec(
+            "feedback.themes", lambda rt: runs.cluster(rt.engine, rt.now()), CLUSTER_INTERVAL_S
+        ),
     ]
-    jobs.append(
-        JobSpec("feedback.themes", lambda rt: runs.cluster(rt.engine, rt.now()), CLUSTER_INTERVAL_S)
-    )
     if runtime.demo:
         from feedback.demo import INTERVAL_S
 

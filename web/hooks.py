@@ -18,6 +18,7 @@ from feedback.errors import (
     SourcePayloadError,
     UnknownSourceError,
 )
+from feedback.source_store import all_sources
 from feedback.sources import SourceConfig, load_sources
 from web.feedback_runtime import feedback_analyser
 from web.security import csrf_exempt, public
@@ -50,7 +51,7 @@ def discourse(source: str) -> ResponseReturnValue:
     if (request.content_length or 0) > MAX_WEBHOOK_BYTES:
         return _refuse(413, "too_large", f"webhook bodies are limited to {MAX_WEBHOOK_BYTES} bytes")
     try:
-        config = webhook_source(configured_sources(), source)
+        config = webhook_source(all_sources(db(), configured_sources()), source)
     except FeedbackConfigError as exc:
         log.error("feedback_sources: %s", exc)
         return _refuse(503, "config_error", "the feedback sources configuration is invalid")

@@ -9,6 +9,7 @@ from core.runtime import build_runtime
 from feedback.analysis import Analyser
 from feedback.errors import FeedbackConfigError
 from feedback.polling import poll_source
+from feedback.source_store import all_sources
 from feedback.sources import load_sources
 from feedback.theme_stats import theme_summaries
 from feedback.theme_store import ThemeCache, cluster_new_feedback
@@ -18,11 +19,12 @@ from feedback.theme_store import ThemeCache, cluster_new_feedback
 @click.argument("names", nargs=-1)
 @click.option("--force", is_flag=True, help="Poll even if the interval has not passed yet.")
 def poll(names: tuple[str, ...], force: bool) -> None:
-    """Poll the configured forums and feeds (all, or the NAMES given) once."""
+    """Poll the forums and feeds (all, or the NAMES given) once, if due (or --force)."""
     runtime = build_runtime(migrate=True)
     try:
-        sources = load_sources(runtime.config)
         analyser = Analyser.from_config(runtime.config)
+        with session_scope(runtime.engine) as session:
+            sources = all_sources(session, load_sources(runtime.config))
     except FeedbackConfigError as exc:
         raise click.ClickException(str(exc)) from exc
     unknown = sorted(set(names) - {s.name for s in sources})

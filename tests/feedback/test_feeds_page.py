@@ -1,5 +1,7 @@
 """The feedback sources page: configured sources, webhook URL, last poll, poll now."""
 
+from datetime import UTC, datetime
+
 import pytest
 
 from core.config import RawConfig
@@ -7,6 +9,7 @@ from core.models import Role
 from tests.conftest import csrf_token_from, login
 from tests.feedback.fake_sources import FakeSite, Reply, serve
 
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 ATOM = """<?xml version="1.0" encoding="utf-8"?>
 <feed xmlns="http://www.w3.org/2005/Atom"><title>c</title><id>urn:c</id>
 <updated>2026-11-19T10:00:00Z</updated>
@@ -70,3 +73,57 @@ def test_a_viewer_cannot_trigger_a_poll(client, make_user, site):
         == 403
     )
     assert site.requests == []
+
+
+def _add(client, token, **fields):
+    data = {"csrf_token": token, "type": "feed", **fields}
+    return client.post("/feedback/sources/save", data=data)
+
+
+def test_an_admin_adds_changes_and_removes_a_source(auth_client, site, runtime, engine):
+    token = csrf_token_from(auth_client.get("/feedback/sources/new").get_data(as_text=True))
+    added = _add(auth_client, token, name="more", url=f"{site.url}/c.atom", poll_interval="1m")
+    assert added.status_code == 303
+    html = auth_client.get("/feedback/sources/").get_data(as_text=True)
+    assert "more" in html and "added here" in html
+
+    # the scheduled poll job picks it up with the config file's sources
+    from feedback.runs import FeedbackRuns
+
+    reports = {r.source: r for r in FeedbackRuns.from_config(runtime.config).poll_all(engine, NOW)}
+    assert reports["more"].added == 1  # each source stores the entry under its own name
+    assert set(reports) == {"comments", "broken", "forum", "more"}
+    assert reports["forum"].skipped  # webhooks only
+
+    form = auth_client.get("/feedback/sources/more/edit").get_data(as_text=True)
+    assert f"{site.url}/c.atom" in form
+    changed = _add(auth_client, token, name="more", url=f"{site.url}/d.atom", editing="more")
+    assert changed.status_code == 303
+    assert f"{site.url}/d.atom" in auth_client.get("/feedback/sources/").get_data(as_text=True)
+
+    removed = auth_client.post("/feedback/sources/more/delete", data={"csrf_token": token})
+    assert removed.status_code == 303
+    assert auth_client.get("/feedback/sources/more/edit").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"name": "x", "url": "ftp://x"}, "must be an http"),
+        ({"name": "comments", "url": "http://x"}, "used by the config file"),
+        ({"name": "x", "url": "http://x", "max_pages": "lots"}, "max_pages"),
+        ({"name": "x", "url": "http://x", "poll_interval": "1s"}, "at least 10s"),
+    ],
+)
+def test_a_bad_source_is_refused_with_the_reason(auth_client, fields, message):
+    token = csrf_token_from(auth_client.get("/feedback/sources/new").get_data(as_text=True))
+    response = _add(auth_client, token, **fields)
+    assert response.status_code == 400
+    assert message in response.get_data(as_text=True)
+
+
+def test_config_sources_cannot_be_changed_here_and_editors_cannot_add(client, make_user):
+    login(client, "ed", make_user("ed", Role.EDITOR))
+    assert client.get("/feedback/sources/new").status_code == 403
+    login(client, "ad", make_user("ad", Role.ADMIN))
+    assert client.get("/feedback/sources/comments/edit").status_code == 403

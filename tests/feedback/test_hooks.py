@@ -148,3 +148,23 @@ def test_a_signed_body_that_is_not_json_is_a_400(client):
     )
     assert response.status_code == 400
     assert "not JSON" in response.get_json()["message"]
+
+
+def test_a_forum_added_on_the_settings_page_accepts_signed_webhooks(client, engine):
+    from datetime import UTC, datetime
+
+    from feedback.source_store import save_source
+
+    entry = {"name": "extra", "type": "discourse", "url": "http://127.0.0.1:9"}
+    with Session(engine) as s:
+        save_source(s, entry | {"webhook_secret": "x-secret"}, [], datetime.now(UTC), "alice")
+        s.commit()
+    body = json.dumps(_post_payload(id=990, raw="Search is slow")).encode()
+    response = client.post(
+        "/hooks/discourse/extra",
+        data=body,
+        headers={"X-Discourse-Event-Signature": signature_for("x-secret", body)},
+        content_type="application/json",
+    )
+    assert response.status_code == 200 and response.get_json()["status"] == "added"
+    assert [r.source for r in _rows(engine)] == ["extra"]
