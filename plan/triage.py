@@ -24,7 +24,7 @@ from feedback.models import Feedback, Sentiment
 from plan.config import PlanConfig
 from plan.evidence import NewEvidence, add_evidence, refresh_evidence
 from plan.items import open_item_for
-from plan.models import Evidence, EvidenceKind, ItemKind
+from plan.models import Evidence, EvidenceKind, Item, ItemKind
 
 # Google SRE workbook, multi-window multi-burn-rate: (long, short, factor, level).
 BURN_RULES = (
@@ -35,6 +35,7 @@ BURN_RULES = (
 )
 RECENT_RESOLVED_S = 15 * 60  # an alert that fired and resolved between two runs still counts
 NEGATIVE_SHARE_FOR_BUG = 0.4
+POSITIVE_SHARE_FOR_PRAISE = 0.6
 # Phrasings of a request for something new (a sentiment model often reads them as negative).
 WISH = re.compile(
     r"\b(please (add|support|make|let)|can you (add|support)|could you (add|support)|"
@@ -96,8 +97,9 @@ def theme_trigger(size: int, recent: int, previous: int, cfg: PlanConfig) -> str
 
 def feedback_kind(
     sentiment_labels: Sequence[str | None], urgent: int, texts: Sequence[str] = ()
-) -> ItemKind:
-    """Complaints make a bug; wishes ("can you add ...") and neutral remarks a feature."""
+) -> ItemKind | None:
+    """Complaints make a bug; wishes ("can you add ...") and neutral remarks a feature;
+    praise (mostly positive, asking for nothing) makes no item."""
     if urgent:
         return ItemKind.BUG
     if texts and sum(1 for t in texts if WISH.search(t)) * 2 >= len(texts):
@@ -109,6 +111,9 @@ def feedback_kind(
     negative = sum(1 for s in sentiment_labels if s == Sentiment.NEGATIVE.value)
     if negative / len(sentiment_labels) >= NEGATIVE_SHARE_FOR_BUG:
         return ItemKind.BUG
+    positive = sum(1 for s in sentiment_labels if s == Sentiment.POSITIVE.value)
+    if positive / len(sentiment_labels) >= POSITIVE_SHARE_FOR_PRAISE:
+        return None
     return ItemKind.FEATURE
 
 
@@ -339,9 +344,15 @@ def _feed_theme(
         sum(1 for p in posts if p.urgent),
         [p.text for p in posts],
     )
+    key = f"theme:{theme.id}"
+    if kind is None:  # praise: feed an item a person opened or kept, never open one
+        existing = session.exec(select(Item).where(Item.origin_key == key)).first()
+        if existing is None:
+            return None, 0
+        kind = ItemKind(existing.kind)
     terms = ", ".join(json.loads(theme.top_terms or "[]")[:4])
     title = theme.label or f"Users mention {terms}"
-    item = open_item_for(session, f"theme:{theme.id}", kind, theme.service, title, now)
+    item = open_item_for(session, key, kind, theme.service, title, now)
     if item is None:
         return None, 0
     known = set(

@@ -86,6 +86,9 @@ def test_a_large_theme_opens_a_bug_with_distinct_people_and_spam_left_out(
     make_feedback(theme=theme, email="U0@example.com")  # same person again
     make_feedback(theme=theme, spam=True)
     make_feedback("please add dark mode", theme=small, sentiment=0.5)
+    praise = make_theme("great selection")
+    for n in range(6):
+        make_feedback("Great selection, love it", theme=praise, sentiment=0.8, email=f"f{n}@x.org")
     triage(session, cfg, [], NOW)
     session.commit()
     (item,) = _items(session)
@@ -105,7 +108,7 @@ def test_a_growing_theme_opens_a_feature_item(session, make_theme, make_feedback
         created_at=NOW - timedelta(days=10),
     )
     for n in range(3):
-        make_feedback(f"csv export please {n}", theme=theme, sentiment=0.3)
+        make_feedback(f"please add a csv export {n}", theme=theme, sentiment=0.3)
     triage(session, cfg, [], NOW)
     session.commit()
     (item,) = _items(session)
@@ -155,6 +158,7 @@ def test_the_pure_decisions():
     assert theme_trigger(4, 4, 3, cfg) is None
     assert feedback_kind(["negative", "positive"], 0).value == "bug"
     assert feedback_kind(["positive", "neutral", "neutral"], 0).value == "feature"
+    assert feedback_kind(["positive", "positive", "neutral"], 0, ["great shop"] * 3) is None
     assert feedback_kind(["positive"], 1).value == "bug"
     wishes = ["Can you add Apple Pay?", "Please add Apple Pay", "pay page times out"]
     assert feedback_kind(["negative"] * 3, 0, wishes).value == "feature"
