@@ -11,12 +11,14 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from sqlmodel import select
+from sqlmodel import Session, select
 
+from core.config import RawConfig
 from plan.config import load_exporters
 from plan.export import export_item
 from plan.items import create_item, edit_item
 from plan.models import ExportLink
+from tests.conftest import csrf_token_from
 from tests.plan.conftest import NOW
 
 BASE = "http://opsloop.test"
@@ -184,3 +186,27 @@ def test_a_refused_export_is_stored_as_a_permanent_error(session, fake):
     api.status = None
     retry = export_item(session, item.id, "github", exporters, BASE, NOW)
     assert retry.created and retry.link.last_status == "ok" and retry.link.last_error is None
+
+
+def test_the_export_button_creates_then_updates_and_the_page_shows_the_link(
+    app, auth_client, engine, fake
+):
+    api, url = fake
+    app.extensions["opsloop"].config = RawConfig(
+        data={"exporters": [{"type": "github", "repo": "acme/shop", "token": "t", "api_url": url}]}
+    )
+    with Session(engine) as s:
+        item_id = _item(s).id
+        s.commit()
+    page = auth_client.get(f"/plan/items/{item_id}").get_data(as_text=True)
+    assert "Export to github" in page
+    token = csrf_token_from(page)
+    for _ in range(2):
+        r = auth_client.post(f"/plan/items/{item_id}/export/github", data={"csrf_token": token})
+        assert r.status_code == 302
+    assert [x["method"] for x in api.requests] == ["POST", "PATCH"]
+    page = auth_client.get(f"/plan/items/{item_id}").get_data(as_text=True)
+    assert 'href="https://gh/x"' in page
+    r = auth_client.post(f"/plan/items/{item_id}/export/jira", data={"csrf_token": token})
+    follow = auth_client.get(r.headers["Location"]).get_data(as_text=True)
+    assert "no jira exporter is configured" in follow
