@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -103,7 +103,6 @@ class Score:
     terms: list[Term]
     policy: dict[str, Any] | None = None
     formula: str = "reach^Wr * impact^Wi * confidence^Wc / effort^We * decay"
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def rank_key(self) -> tuple[int, float, int]:
