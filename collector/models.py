@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    PrimaryKeyConstraint,
     String,
     Text,
     UniqueConstraint,
@@ -86,6 +87,26 @@ class Sample(SQLModel, table=True):
     )
     ts_ms: int = Field(sa_column=Column(BigInteger(), primary_key=True, autoincrement=False))
     # NULL stands for NaN: SQLite turns NaN into NULL, so both databases read it back as NaN.
+    value: float | None = Field(default=None, sa_column=Column(Float()))
+
+
+class SampleRecent(SQLModel, table=True):
+    """Fresh scraped samples, in time order: appending here touches a few pages per scrape,
+    where `sample` (keyed by series first) would touch one page per series. A periodic move
+    brings them into `sample` many per series at once; queries read both."""
+
+    __tablename__ = "sample_recent"
+    __table_args__ = (
+        PrimaryKeyConstraint("ts_ms", "series_id", name="pk_sample_recent"),
+        {"sqlite_with_rowid": False},
+    )
+
+    # Columns in the same order as `sample` (the bulk INSERT is positional); the key is
+    # time first.
+    series_id: int = Field(
+        sa_column=Column(Integer(), ForeignKey("series.id", ondelete="CASCADE"), nullable=False)
+    )
+    ts_ms: int = Field(sa_column=Column(BigInteger(), nullable=False, autoincrement=False))
     value: float | None = Field(default=None, sa_column=Column(Float()))
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 
 from collector.models import ScrapeRun
 from collector.storage import (
+    RECENT,
     ROLLUP,
     ROLLUP_MS,
     SAMPLE,
@@ -185,6 +186,7 @@ def apply_retention(
                 SERIES.c.stale_at.is_not(None),
                 SERIES.c.stale_at < from_ms(rollup_cut),
                 ~select(SAMPLE.c.series_id).where(SAMPLE.c.series_id == SERIES.c.id).exists(),
+                ~select(RECENT.c.series_id).where(RECENT.c.series_id == SERIES.c.id).exists(),
                 ~select(ROLLUP.c.series_id).where(ROLLUP.c.series_id == SERIES.c.id).exists(),
             )
         ).rowcount

@@ -150,7 +150,7 @@ def ingest(
         if sid is not None:
             ts = scrape_ms if sample.timestamp_ms is None else sample.timestamp_ms
             rows.append((sid, ts, sample.value))
-    insert_samples(conn, rows)
+    insert_samples(conn, rows, recent=True)
     current = {sid for sid, _, _ in rows}
     mark_stale(conn, memo.live - current, now)
     mark_seen(conn, current - memo.live, now)
@@ -257,9 +257,8 @@ def _record(
     if not memo.synthetic_ids:
         items = [(name, target.labels, "gauge") for name in SYNTHETIC]
         memo.synthetic_ids, _ = ensure_series(conn, items, target.id, outcome.started_at)
-    insert_samples(
-        conn, [(sid, scrape_ms, v) for sid, v in zip(memo.synthetic_ids, values, strict=True)]
-    )
+    rows = [(sid, scrape_ms, v) for sid, v in zip(memo.synthetic_ids, values, strict=True)]
+    insert_samples(conn, rows, recent=True)
     targets = Target.__table__  # type: ignore[attr-defined]
     conn.execute(
         update(targets)

@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, bindparam, delete, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
-from collector.models import Rollup, Sample, Series
+from collector.models import Rollup, Sample, SampleRecent, Series
 from collector.series import METRIC_NAME_LABEL, Matcher, MatchOp, SeriesData, matches_all
 from core.clock import from_ms
 from core.db import reading
@@ -31,6 +31,7 @@ _CHUNK = 500  # ids per IN (...) list: well under SQLite's and PostgreSQL's para
 
 SERIES = Series.__table__  # type: ignore[attr-defined]
 SAMPLE = Sample.__table__  # type: ignore[attr-defined]
+RECENT = SampleRecent.__table__  # type: ignore[attr-defined]
 ROLLUP = Rollup.__table__  # type: ignore[attr-defined]
 
 
@@ -144,15 +145,18 @@ def _load_ids(conn: Connection, hashes: list[str], cache: dict[str, int]) -> Non
         cache.update({h: sid for h, sid in rows})
 
 
-def insert_samples(conn: Connection, rows: Sequence[tuple[int, int, float]]) -> int:
+def insert_samples(
+    conn: Connection, rows: Sequence[tuple[int, int, float]], *, recent: bool = False
+) -> int:
     """Bulk insert (series_id, ts_ms, value); a repeated (series, timestamp) is skipped.
 
-    The hot path of every scrape: the INSERT is compiled once per dialect by SQLAlchemy and
-    handed to the driver's executemany with plain tuples, skipping per-row parameter work.
+    The hot path of every scrape (which writes to sample_recent, see move_recent): the
+    INSERT is compiled once per dialect by SQLAlchemy and handed to the driver's
+    executemany with plain tuples, skipping per-row parameter work.
     """
     if not rows:
         return 0
-    sql, positional = _sample_insert_sql(conn)
+    sql, positional = _sample_insert_sql(conn, RECENT if recent else SAMPLE)
     if positional:
         params: list[Any] = [(sid, ts, None if v != v else v) for sid, ts, v in rows]
     else:
@@ -163,17 +167,38 @@ def insert_samples(conn: Connection, rows: Sequence[tuple[int, int, float]]) -> 
     return len(params)
 
 
-_SAMPLE_SQL: dict[str, tuple[str, bool]] = {}
+_SAMPLE_SQL: dict[tuple[str, str], tuple[str, bool]] = {}
 
 
-def _sample_insert_sql(conn: Connection) -> tuple[str, bool]:
-    found = _SAMPLE_SQL.get(conn.dialect.name)
+def _sample_insert_sql(conn: Connection, table: Any) -> tuple[str, bool]:
+    key = (conn.dialect.name, table.name)
+    found = _SAMPLE_SQL.get(key)
     if found is None:
-        compiled = insert_ignore(conn, SAMPLE).compile(
+        compiled = insert_ignore(conn, table).compile(
             dialect=conn.dialect, column_keys=["series_id", "ts_ms", "value"]
         )
-        found = _SAMPLE_SQL[conn.dialect.name] = (str(compiled), bool(compiled.positional))
+        found = _SAMPLE_SQL[key] = (str(compiled), bool(compiled.positional))
     return found
+
+
+def move_recent(engine: Engine, before_ms: int) -> int:
+    """Move scraped samples older than before_ms from sample_recent into sample.
+
+    Done every few minutes, each series gets many samples in one go, so SQLite rewrites
+    each of its pages once instead of once per scrape. Readers see either table, never both.
+    """
+    cols = [RECENT.c.series_id, RECENT.c.ts_ms, RECENT.c.value]
+    with write_lock(engine), engine.begin() as conn:
+        conn.execute(
+            insert_ignore(conn, SAMPLE).from_select(
+                ["series_id", "ts_ms", "value"],
+                select(*cols)
+                .where(RECENT.c.ts_ms < before_ms)
+                .order_by(RECENT.c.series_id, RECENT.c.ts_ms),
+            )
+        )
+        moved = conn.execute(delete(RECENT).where(RECENT.c.ts_ms < before_ms)).rowcount
+    return max(moved or 0, 0)
 
 
 def store_samples(
@@ -279,11 +304,10 @@ class DatabaseSource:
                 )
                 .order_by(ROLLUP.c.series_id, ROLLUP.c.bucket_ms)
             )
-        return (
-            select(SAMPLE.c.series_id, SAMPLE.c.ts_ms, SAMPLE.c.value)
-            .where(
-                SAMPLE.c.series_id.in_(ids),
-                SAMPLE.c.ts_ms.between(bindparam("start"), bindparam("end")),
+        parts = [
+            select(t.c.series_id, t.c.ts_ms, t.c.value).where(
+                t.c.series_id.in_(ids), t.c.ts_ms.between(bindparam("start"), bindparam("end"))
             )
-            .order_by(SAMPLE.c.series_id, SAMPLE.c.ts_ms)
-        )
+            for t in (SAMPLE, RECENT)
+        ]
+        return union_all(*parts).order_by("series_id", "ts_ms")

@@ -69,3 +69,27 @@ def test_retention_drops_old_raw_samples_but_keeps_rollups(engine):
     assert _select(engine, "g", rollups=True).values == [1.0, 2.0]
     removed = apply_retention(engine, now + 91 * 86400_000, raw_keep_s=1, rollup_keep_s=86400)
     assert removed["rollups"] == 2 and not math.isnan(removed["samples"])
+
+
+def test_scraped_samples_move_from_the_landing_table_without_changing_reads(engine):
+    from sqlalchemy import func, select
+
+    from collector.storage import RECENT, SAMPLE, ensure_series, insert_samples, move_recent
+    from core.clock import from_ms
+
+    with engine.begin() as conn:
+        (sid,), _ = ensure_series(conn, [("scraped", {}, "gauge")], None, from_ms(T0))
+        rows = [(sid, T0 + i * 15_000, float(i)) for i in range(30)]  # 7.5 minutes
+        insert_samples(conn, rows, recent=True)
+    before = _select(engine, "scraped", rollups=False)
+    assert before.values == [float(i) for i in range(30)]
+    moved = move_recent(engine, T0 + ROLLUP_MS)  # the complete first bucket only
+    assert moved == 20
+    assert _select(engine, "scraped", rollups=False) == before
+    with engine.connect() as conn:
+        counts = [
+            conn.execute(select(func.count()).select_from(t)).scalar() for t in (SAMPLE, RECENT)
+        ]
+    assert counts == [20, 10]
+    assert roll_up(engine, T0 + ROLLUP_MS) == 1
+    assert _select(engine, "scraped", rollups=True).values == [19.0]
