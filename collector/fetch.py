@@ -6,7 +6,7 @@ import base64
 import time
 
 import urllib3
-from urllib3.exceptions import HTTPError, TimeoutError
+from urllib3.exceptions import HTTPError, MaxRetryError, NewConnectionError, TimeoutError
 
 from collector.errors import ScrapeError
 from core import __version__
@@ -79,10 +79,13 @@ def fetch(
             resp.close()
             raise
         resp.release_conn()
-    except TimeoutError as exc:
-        raise ScrapeError(f"timeout: no answer within {timeout_s:g}s") from exc
     except HTTPError as exc:
-        raise ScrapeError(f"cannot fetch: {_short(exc)}") from exc
+        cause = exc.reason if isinstance(exc, MaxRetryError) and exc.reason else exc
+        if isinstance(cause, NewConnectionError):  # (a ConnectTimeoutError subclass)
+            raise ScrapeError(f"cannot connect: {_short(cause)}") from exc
+        if isinstance(cause, TimeoutError):
+            raise ScrapeError(f"timeout: no answer within {timeout_s:g}s") from exc
+        raise ScrapeError(f"cannot fetch: {_short(cause)}") from exc
     except OSError as exc:
         raise ScrapeError(f"cannot read the answer: {_short(exc)}") from exc
     try:
@@ -92,5 +95,6 @@ def fetch(
 
 
 def _short(exc: BaseException) -> str:
-    text = str(exc)
+    # "HTTPConnection(host=..., port=...): Failed to establish..." -> what failed and why
+    text = str(exc).split("): ", 1)[-1]
     return text if len(text) <= 300 else text[:297] + "..."

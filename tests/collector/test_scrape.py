@@ -342,3 +342,13 @@ def test_metric_relabel_rules_drop_series_before_they_are_stored(engine):
     assert "code" not in req.labels and len(req.values) == 2
     (post,) = series_of(engine, "scrape_samples_post_metric_relabeling")
     assert post.values == [1.0, 1.0]
+
+
+def test_a_target_that_refuses_connections_says_so():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again when the block ends: nobody listens
+    with pytest.raises(ScrapeError, match="cannot connect: .*refused"):
+        fetch(f"http://127.0.0.1:{port}/metrics", timeout_s=2, body_limit_bytes=1 << 20)
