@@ -350,5 +350,5 @@ def test_a_target_that_refuses_connections_says_so():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # closed again when the block ends: nobody listens
-    with pytest.raises(ScrapeError, match="cannot connect: .*refused"):
+    with pytest.raises(ScrapeError, match=r"cannot connect: .*refused"):
         fetch(f"http://127.0.0.1:{port}/metrics", timeout_s=2, body_limit_bytes=1 << 20)
