@@ -21,8 +21,9 @@ class MatchOp(StrEnum):
 
 @lru_cache(maxsize=1024)
 def _anchored(pattern: str) -> re.Pattern[str]:
-    # Prometheus anchors label regexes at both ends.
-    return re.compile(f"^(?:{pattern})$", re.DOTALL)
+    # Prometheus anchors label regexes at both ends; callers use fullmatch, since Python's
+    # "$" would also match before a trailing newline.
+    return re.compile(f"(?:{pattern})", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ class Matcher:
             return actual == self.value
         if self.op is MatchOp.NOT_EQUAL:
             return actual != self.value
-        found = _anchored(self.value).match(actual) is not None
+        found = _anchored(self.value).fullmatch(actual) is not None
         return found if self.op is MatchOp.REGEX else not found
 
 

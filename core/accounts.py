@@ -8,6 +8,7 @@ import secrets
 from collections.abc import Iterable
 from datetime import datetime
 
+from sqlalchemy import update
 from sqlmodel import Session, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -80,8 +81,8 @@ def create_token(session: Session, name: str, scopes: Iterable[Scope], now: date
     return clear
 
 
-def verify_token(session: Session, clear: str, now: datetime) -> ApiToken:
-    """The stored token for a bearer value; raises AuthError when unknown."""
+def verify_token(session: Session, clear: str) -> ApiToken:
+    """The stored token for a bearer value (read only); raises AuthError when unknown."""
     if not clear.startswith(TOKEN_PREFIX):
         raise AuthError("not an opsloop API token")
     digest = _hash_token(clear)
@@ -89,12 +90,18 @@ def verify_token(session: Session, clear: str, now: datetime) -> ApiToken:
     # the lookup is by a SHA-256 digest, so comparing again in constant time is belt and braces
     if token is None or not hmac.compare_digest(token.token_hash, digest):
         raise AuthError("unknown API token")
-    # Record use at most once a minute: a write per API call would serialise busy intake.
-    last = token.last_used_at
-    if last is None or (now - as_utc(last)).total_seconds() >= TOKEN_TOUCH_INTERVAL_S:
-        token.last_used_at = now
-        session.add(token)
     return token
+
+
+def touch_due(token: ApiToken, now: datetime) -> bool:
+    """Record use at most once a minute: a write per API call would serialise busy intake."""
+    last = token.last_used_at
+    return last is None or (now - as_utc(last)).total_seconds() >= TOKEN_TOUCH_INTERVAL_S
+
+
+def touch_token(session: Session, token_id: int, now: datetime) -> None:
+    table = ApiToken.__table__  # type: ignore[attr-defined]
+    session.execute(update(table).where(table.c.id == token_id).values(last_used_at=now))
 
 
 def _hash_token(clear: str) -> str:

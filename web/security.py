@@ -12,8 +12,10 @@ from flask.typing import ResponseReturnValue
 from flask_login import LoginManager, UserMixin, current_user
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.exc import OperationalError
+from sqlmodel import Session
 
-from core.accounts import verify_token
+from core.accounts import touch_due, touch_token, verify_token
+from core.db import reading, session_scope
 from core.errors import AuthError
 from core.models import Role, Scope, User
 from web.state import db, runtime
@@ -103,18 +105,20 @@ def _bearer_principal() -> Principal | None:
     header = request.headers.get("Authorization", "")
     if not header.lower().startswith("bearer "):
         return None
+    rt = runtime()
+    now = rt.now()
     try:
-        token = verify_token(db(), header[7:].strip(), runtime().now())
+        with Session(reading(rt.engine)) as session:
+            token = verify_token(session, header[7:].strip())
     except AuthError as exc:
         g.auth_error = str(exc)
         return None
-    if db().dirty:
+    if touch_due(token, now):
         try:
-            db().commit()
+            with session_scope(rt.engine) as session:
+                touch_token(session, token.id or 0, now)
         except OperationalError:
-            # Only the last-used time was being written; a busy database must not fail
-            # the request for it.
-            db().rollback()
+            pass  # only the last-used time was being written: never fail the request for it
     role = max((_SCOPE_ROLE[s] for s in token.scope_set), key=lambda r: r.rank)
     return Principal(kind="token", name=token.name, role=role)
 

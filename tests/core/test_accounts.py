@@ -1,7 +1,14 @@
 import pytest
 from sqlmodel import select
 
-from core.accounts import authenticate, create_token, create_user, verify_token
+from core.accounts import (
+    authenticate,
+    create_token,
+    create_user,
+    touch_due,
+    touch_token,
+    verify_token,
+)
 from core.clock import utcnow
 from core.errors import AuthError
 from core.models import ApiToken, Role, Scope, User
@@ -32,11 +39,11 @@ def test_tokens_are_stored_hashed_and_verified(session):
     session.commit()
     stored = session.exec(select(ApiToken)).one()
     assert clear not in (stored.token_hash, stored.prefix)
-    assert verify_token(session, clear, utcnow()).scope_set == {Scope.WRITE}
+    assert verify_token(session, clear).scope_set == {Scope.WRITE}
     with pytest.raises(AuthError):
-        verify_token(session, clear + "x", utcnow())
+        verify_token(session, clear + "x")
     with pytest.raises(AuthError, match="not an opsloop API token"):
-        verify_token(session, "Basic abc", utcnow())
+        verify_token(session, "Basic abc")
 
 
 def test_roles_are_ordered():
@@ -51,9 +58,12 @@ def test_token_use_is_recorded_at_most_once_a_minute(session):
     clear = create_token(session, "ci", [Scope.READ], utcnow())
     session.commit()
     first = utcnow()
-    verify_token(session, clear, first)
+    token = verify_token(session, clear)
+    assert touch_due(token, first)
+    touch_token(session, token.id, first)
     session.commit()
-    verify_token(session, clear, first + timedelta(seconds=30))
-    assert not session.dirty
-    later = first + timedelta(seconds=61)
-    assert verify_token(session, clear, later).last_used_at == later
+    session.expire_all()
+    token = verify_token(session, clear)
+    assert token.last_used_at == first
+    assert not touch_due(token, first + timedelta(seconds=30))
+    assert touch_due(token, first + timedelta(seconds=61))
