@@ -31,5 +31,5 @@ def configure_logging(settings: Settings) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level)
-    for noisy in ("apscheduler.executors.default", "waitress.queue"):
+    for noisy in ("apscheduler.executors.default", "apscheduler.scheduler", "waitress.queue"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
