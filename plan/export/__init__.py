@@ -4,6 +4,9 @@ One small module per target behind `Exporter`, and a plain dict from target to c
 `export_item` creates the issue on the first export and updates it afterwards (the
 external id lives in `export_link`, unique per item and target), and stores the outcome
 of every attempt (`last_status`, `last_error`) so the item page shows it.
+
+Plain HTTP through `Http` rather than the PyGithub / jira SDKs: each target needs two
+endpoints, and one seam keeps the timeout, User-Agent and error policy the same for all.
 """
 
 from __future__ import annotations
