@@ -10,7 +10,9 @@ def register_area_commands(cli: click.Group) -> None:
     from opsloop.commands.alerts import rules
     from opsloop.commands.collector import scrape
     from opsloop.commands.feedback import feedback
+    from opsloop.commands.plan import plan
 
     cli.add_command(feedback)
+    cli.add_command(plan)
     cli.add_command(rules)
     cli.add_command(scrape)
