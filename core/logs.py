@@ -31,5 +31,10 @@ def configure_logging(settings: Settings) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level)
-    for noisy in ("apscheduler.executors.default", "apscheduler.scheduler", "waitress.queue"):
+    for noisy in (
+        "apscheduler.executors.default",
+        "apscheduler.scheduler",
+        "waitress.queue",
+        "werkzeug",
+    ):
         logging.getLogger(noisy).setLevel(logging.WARNING)
