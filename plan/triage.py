@@ -70,7 +70,7 @@ class TriageResult:
     evidence_added: int = 0
 
     def merge(self, item_id: int | None, added: int) -> None:
-        if item_id is not None:
+        if item_id is not None and added:
             self.items_touched.add(item_id)
         self.evidence_added += added
 
