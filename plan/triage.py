@@ -90,7 +90,8 @@ def theme_trigger(size: int, recent: int, previous: int, cfg: PlanConfig) -> str
     """Why a theme deserves an item (size or growth), or None."""
     if size >= cfg.theme_min_size:
         return f"{size} posts (threshold {cfg.theme_min_size})"
-    if recent >= cfg.theme_growth_min_posts and recent >= cfg.theme_growth * max(previous, 1):
+    # Growth needs a week before to grow from; a brand-new theme waits for the size rule.
+    if previous and recent >= cfg.theme_growth_min_posts and recent >= cfg.theme_growth * previous:
         return f"grew from {previous} to {recent} posts week over week"
     return None
 

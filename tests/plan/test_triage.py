@@ -156,6 +156,7 @@ def test_the_pure_decisions():
     assert theme_trigger(5, 0, 0, cfg)
     assert theme_trigger(4, 4, 2, cfg)
     assert theme_trigger(4, 4, 3, cfg) is None
+    assert theme_trigger(4, 4, 0, cfg) is None  # new, not grown: the size rule decides
     assert feedback_kind(["negative", "positive"], 0).value == "bug"
     assert feedback_kind(["positive", "neutral", "neutral"], 0).value == "feature"
     assert feedback_kind(["positive", "positive", "neutral"], 0, ["great shop"] * 3) is None
