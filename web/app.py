@@ -90,8 +90,8 @@ def create_app(runtime: Runtime | None = None) -> Flask:
         MAX_CONTENT_LENGTH=rt.settings.max_body_bytes,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        JSON_SORT_KEYS=False,
     )
+    app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["opsloop"] = rt
     init_extensions(app, rt.settings)
     init_security(app)
