@@ -58,6 +58,7 @@ def test_replaying_a_notification_stores_each_alert_once(client, engine, token):
 def test_concurrent_replays_store_each_alert_once(app, engine, token):
     message = json.dumps(alertmanager_message(alerts=5))
     statuses = []
+
     def send():
         with app.test_client() as c:
             statuses.append(post(c, token, message).status_code)
