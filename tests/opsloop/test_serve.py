@@ -20,12 +20,13 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_serve(tmp_path: Path, extra_args=(), env_extra=None):
+def start_serve(tmp_path: Path, extra_args=(), env_extra=None, command="serve"):
+    """Start `opsloop <command>` on a free port and wait until /healthz answers."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPSLOOP_", "DATABASE_URL"))}
     env.update(env_extra or {})
     proc = subprocess.Popen(
-        [sys.executable, "-m", "opsloop", "serve", "--port", str(port), *extra_args],
+        [sys.executable, "-m", "opsloop", command, "--port", str(port), *extra_args],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,
@@ -43,7 +44,7 @@ def start_serve(tmp_path: Path, extra_args=(), env_extra=None):
                 break
             time.sleep(0.2)
     proc.kill()
-    raise AssertionError(f"serve did not come up: {proc.stdout.read() if proc.stdout else ''}")
+    raise AssertionError(f"{command} did not come up: {proc.stdout.read() if proc.stdout else ''}")
 
 
 def stop(proc) -> str:
