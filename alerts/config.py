@@ -13,7 +13,6 @@ from datetime import datetime
 
 from sqlalchemy.engine import Engine
 
-from alerts.durations import parse_duration
 from alerts.errors import AlertsError, RuleError
 from alerts.grouping import DispatchContext
 from alerts.receivers import NotifyConfig, parse_notify_config
@@ -26,6 +25,7 @@ from collector.storage import DatabaseSource
 from core.clock import to_ms
 from core.config import RawConfig
 from core.db import reading
+from core.durations import parse_duration_s
 from core.errors import ConfigError
 from core.runtime import Runtime
 
@@ -45,7 +45,7 @@ def evaluation_interval(config: RawConfig) -> float:
     where = str(config.path) if config.path else "<config>"
     raw = (config.section("global") or {}).get("evaluation_interval", "15s")
     try:
-        seconds = parse_duration(raw)
+        seconds = parse_duration_s(raw)
     except ValueError as exc:
         raise ConfigError(f"{where}: global.evaluation_interval: {exc}") from None
     if seconds <= 0:

@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from alerts.durations import parse_duration
 from collector.series import Matcher, MatchOp, matches_all
 from core.clock import as_utc
 from core.config import RawConfig
+from core.durations import parse_duration_s
 from core.errors import ConfigError
 
 DEFAULT_GROUP_WAIT_S = 30.0
@@ -209,7 +209,7 @@ def _basic_auth(raw: Any, at: str, base_dir: Path) -> tuple[str, str] | None:
 
 def _seconds(raw: Any, at: str) -> float:
     try:
-        return parse_duration(raw)
+        return parse_duration_s(raw)
     except ValueError as exc:
         raise ConfigError(f"{at}: {exc}") from None
 

@@ -17,12 +17,12 @@ from typing import Any
 
 import yaml
 
-from alerts.durations import parse_duration
 from alerts.errors import RuleError, TemplateError
 from alerts.templating import parse_template
 from collector.promql import parse_expr
 from collector.promql.errors import QueryError
 from core.config import RawConfig
+from core.durations import parse_duration_s
 
 LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 GROUP_KEYS = {"name", "interval", "rules"}
@@ -100,7 +100,7 @@ class _Checker:
         if text is None:
             return None
         try:
-            return parse_duration(text)
+            return parse_duration_s(text)
         except ValueError as exc:
             self.report(node, f"{what}: {exc}")
             return None

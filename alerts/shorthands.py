@@ -14,11 +14,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from alerts.durations import format_duration, parse_duration
 from alerts.errors import RuleError
 from alerts.rules import AlertRule, RuleGroup
 from collector.services import ServiceSpec, SloSpec
 from collector.slo import error_ratio_expr, request_rate_expr
+from core.durations import format_duration_s, parse_duration_s
 
 TARGET_DOWN_ALERT = "TargetDown"
 SLO_BURN_ALERT = "SLOErrorBudgetBurn"
@@ -68,7 +68,7 @@ def parse_shorthands(alerting: Mapping[str, Any] | None, where: str) -> Shorthan
     config = ShorthandConfig(target_down=target_down is not None, slo_burn=slo_burn is not None)
     if target_down and "for" in target_down:
         try:
-            seconds = parse_duration(target_down["for"])
+            seconds = parse_duration_s(target_down["for"])
         except ValueError as exc:
             raise RuleError(f"{where}: alerting.shorthands.target_down.for: {exc}") from None
         config = replace(config, target_down_for_s=seconds)
@@ -163,7 +163,7 @@ def slo_burn_rules(service: ServiceSpec, slo: SloSpec, min_request_rate: float) 
     budget = 1.0 - slo.objective
     rules = []
     for window in BURN_WINDOWS:
-        long_w, short_w = format_duration(window.long_s), format_duration(window.short_s)
+        long_w, short_w = format_duration_s(window.long_s), format_duration_s(window.short_s)
         threshold = _number(window.factor * budget)
         expr = (
             f"({error_ratio_expr(service, slo, long_w)}) > {threshold}\n"

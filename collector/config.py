@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 from collector.errors import ScrapeConfigError
 from collector.relabel import RelabelRule, parse_rules
 from core.config import RawConfig
+from core.durations import parse_duration_s as parse_core_duration_s
 
 DEFAULT_INTERVAL_S = 60.0
 DEFAULT_TIMEOUT_S = 10.0
@@ -24,16 +25,6 @@ DEFAULT_FILE_SD_REFRESH_S = 300.0
 DEFAULT_RAW_RETENTION_S = 48 * 3600.0
 DEFAULT_ROLLUP_RETENTION_S = 90 * 86400.0
 
-_DURATION = re.compile(r"(\d+)(ms|y|w|d|h|m|s)")
-_DURATION_S = {
-    "ms": 0.001,
-    "s": 1,
-    "m": 60,
-    "h": 3600,
-    "d": 86400,
-    "w": 604800,
-    "y": 31536000,
-}
 _SIZE = re.compile(r"^(\d+)\s*(B|KB|KiB|MB|MiB|GB|GiB|TB|TiB)?$", re.IGNORECASE)
 _SIZE_POWER = {"": 0, "b": 0, "kb": 1, "kib": 1, "mb": 2, "mib": 2, "gb": 3, "gib": 3}
 _SIZE_POWER |= {"tb": 4, "tib": 4}
@@ -119,18 +110,13 @@ class ScrapeConfig:
 
 def parse_duration_s(raw: Any, where: str) -> float:
     """A Prometheus duration (`15s`, `1m30s`, `500ms`) in seconds; bare numbers are seconds."""
-    if isinstance(raw, int | float) and not isinstance(raw, bool) and raw > 0:
-        return float(raw)
-    text = str(raw).strip()
-    pos, total = 0, 0.0
-    for m in _DURATION.finditer(text):
-        if m.start() != pos:
-            break
-        total += int(m.group(1)) * _DURATION_S[m.group(2)]
-        pos = m.end()
-    if not text or pos != len(text) or total <= 0:
-        raise ScrapeConfigError(f"{where}: {raw!r} is not a duration like 15s, 1m or 500ms")
-    return total
+    try:
+        seconds = parse_core_duration_s(raw, bare_seconds=True)
+    except ValueError as exc:
+        raise ScrapeConfigError(f"{where}: {exc}") from None
+    if seconds <= 0:
+        raise ScrapeConfigError(f"{where}: {raw!r} is not a duration above zero, like 15s or 1m")
+    return seconds
 
 
 def parse_size_bytes(raw: Any, where: str) -> int:

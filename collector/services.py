@@ -15,10 +15,11 @@ from enum import StrEnum
 from typing import Any
 
 from collector.errors import ServiceConfigError
-from collector.promql import ExpressionError, parse_duration_ms, parse_expr
+from collector.promql import ExpressionError, parse_expr
 from collector.series import METRIC_NAME_LABEL, Matcher, MatchOp, SeriesSource
 from collector.targets import SELF_JOB
 from core.config import RawConfig
+from core.durations import parse_duration_s
 
 DEFAULT_WINDOW = "5m"
 DAY_S = 86_400
@@ -335,13 +336,10 @@ def _objective(where: str, value: Any) -> float:
 
 def _seconds(where: str, value: Any, key: str) -> float:
     """A PromQL duration ("30d", "300ms") or a number of seconds."""
-    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
-        return float(value)
-    if isinstance(value, str):
-        try:
-            ms = parse_duration_ms(value.strip())
-        except ValueError:
-            ms = 0
-        if ms > 0 and re.fullmatch(r"(\d+(ms|[smhdwy]))+", value.strip()):
-            return ms / 1000
+    try:
+        seconds = parse_duration_s(value, bare_seconds=True)
+    except ValueError:
+        seconds = 0.0
+    if seconds > 0:
+        return seconds
     raise ServiceConfigError(f"{where}: {key} must be a duration such as 30d or 300ms")

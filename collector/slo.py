@@ -11,9 +11,10 @@ import math
 import re
 from dataclasses import dataclass
 
-from collector.promql import evaluate_instant, evaluate_range, format_duration, parse_duration_ms
+from collector.promql import evaluate_instant, evaluate_range
 from collector.series import SeriesData, SeriesSource
 from collector.services import ServiceSpec, SliKind, SloSpec, signal_expr
+from core.durations import format_duration_ms, parse_duration_ms
 
 BURN_WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
 LONG_WINDOW_S = 6 * 3600  # from here on, 5-minute rollups are precise enough
@@ -93,7 +94,7 @@ def error_budget(
     source: SeriesSource, service: ServiceSpec, slo: SloSpec, now_ms: int
 ) -> BudgetStatus:
     """Budget left over the SLO's window ending at now (give a source that covers the window)."""
-    window = format_duration(slo.window_s * 1000)
+    window = format_duration_ms(slo.window_s * 1000)
     ratio = _scalar(source, error_ratio_expr(service, slo, window), now_ms)
     remaining = None if ratio is None else 1.0 - max(ratio, 0.0) / slo.allowed_ratio
     return BudgetStatus(remaining, ratio, slo.allowed_ratio, slo.window_s)
@@ -108,7 +109,7 @@ def budget_remaining_series(
     step_ms: int,
 ) -> SeriesData | None:
     """Budget left at each step (the burn-down chart); None when there is no data."""
-    window = format_duration(slo.window_s * 1000)
+    window = format_duration_ms(slo.window_s * 1000)
     expr = f"1 - ({error_ratio_expr(service, slo, window)}) / {slo.allowed_ratio!r}"
     result = evaluate_range(expr, source, start_ms, end_ms, step_ms)
     return result[0] if result else None

@@ -28,6 +28,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from core.config import RawConfig
+from core.durations import parse_duration_s as parse_core_duration_s
 from feedback.errors import FeedbackConfigError
 
 SECTION = "feedback_sources"
@@ -37,8 +38,6 @@ DEFAULT_MAX_PAGES = 10
 # Source names the other intake paths use for themselves.
 RESERVED_NAMES = frozenset({"form", "api", "demo", "csv", "survey"})
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(s|m|h|d)?")
-_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _KEYS = {
     "name",
     "type",
@@ -74,15 +73,11 @@ class SourceConfig:
 
 
 def parse_duration_s(value: object) -> float:
-    """Seconds from 30, "30s", "5m", "1h" or "1d"."""
-    if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not a duration")
-    if isinstance(value, int | float):
-        return float(value)
-    match = _DURATION.fullmatch(str(value).strip())
-    if match is None:
-        raise ValueError(f"{value!r} is not a duration such as 30s, 5m or 1h")
-    return float(match.group(1)) * _UNIT_S[match.group(2) or "s"]
+    """Seconds from 30, "30s", "5m", "1h" or "1d"; FeedbackConfigError when it is not one."""
+    try:
+        return parse_core_duration_s(value, bare_seconds=True)
+    except ValueError as exc:
+        raise FeedbackConfigError(str(exc)) from None
 
 
 def load_sources(raw_config: RawConfig) -> list[SourceConfig]:

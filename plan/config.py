@@ -29,21 +29,18 @@ exporters:
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from core.config import load_config
+from core.durations import parse_duration_s as parse_core_duration_s
 from core.errors import ConfigError
 from core.runtime import Runtime
 from plan.errors import PlanConfigError
 from plan.models import ExportTarget
 
 log = logging.getLogger(__name__)
-
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)$")
-_UNIT_S = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 @dataclass(frozen=True)
@@ -92,15 +89,10 @@ class ExporterConfig:
 
 def parse_duration_s(value: Any, where: str) -> float:
     """`90s`, `5m`, `2h`, `7d`, `1w` or a number of seconds."""
-    if isinstance(value, bool):
-        raise PlanConfigError(f"{where}: expected a duration like 7d, got {value!r}")
-    if isinstance(value, int | float):
-        seconds = float(value)
-    else:
-        match = _DURATION.match(str(value).strip())
-        if not match:
-            raise PlanConfigError(f"{where}: expected a duration like 30m, 2h or 7d, got {value!r}")
-        seconds = float(match.group(1)) * _UNIT_S[match.group(2)]
+    try:
+        seconds = parse_core_duration_s(value, bare_seconds=True)
+    except ValueError as exc:
+        raise PlanConfigError(f"{where}: expected a duration; {exc}") from None
     if seconds <= 0:
         raise PlanConfigError(f"{where}: must be more than zero, got {value!r}")
     return seconds

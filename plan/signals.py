@@ -14,13 +14,14 @@ from datetime import datetime
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from collector.promql import QueryError, evaluate_instant, format_duration
+from collector.promql import QueryError, evaluate_instant
 from collector.services import ServiceSpec, resolve_conventions, services_with_jobs
 from collector.slo import burn_rates, error_budget, error_ratio_expr, request_rate_expr
 from collector.storage import DatabaseSource
 from collector.targets import list_targets
 from core.clock import to_ms
 from core.db import reading
+from core.durations import format_duration_ms
 from plan.triage import SloObservation
 from plan.verification import ErrorRatioProbe
 
@@ -93,7 +94,7 @@ def error_ratio_probe(engine: Engine, services: Sequence[ServiceSpec]) -> ErrorR
         slo = next((s for s in spec.slos if s.name == slo_name), None) if spec else None
         if spec is None or slo is None:
             return None
-        window = format_duration(max(60_000, to_ms(end) - to_ms(start)))
+        window = format_duration_ms(max(60_000, to_ms(end) - to_ms(start)))
         expr = error_ratio_expr(spec, slo, window)
         for source in (rollups, raw):
             ratio = _scalar(source, expr, to_ms(end))

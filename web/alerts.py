@@ -9,7 +9,6 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask.typing import ResponseReturnValue
 
 from alerts.dispatch import attempts_for_alert
-from alerts.durations import format_duration, parse_duration
 from alerts.errors import AlertNotFound, SilenceError
 from alerts.models import Alert, AlertSource, AlertState
 from alerts.silences import (
@@ -29,6 +28,7 @@ from alerts.store import (
     list_services,
 )
 from core.clock import as_utc
+from core.durations import format_duration_s, parse_duration_s
 from core.models import Role
 from web.security import principal, require_role
 from web.state import db, runtime
@@ -148,7 +148,7 @@ def silence_create() -> ResponseReturnValue:
         errors["matchers"] = exc.message
     seconds = 0.0
     try:
-        seconds = parse_duration(form["duration"])
+        seconds = parse_duration_s(form["duration"])
         if seconds <= 0:
             errors["duration"] = "give a duration longer than zero, like 2h or 1d"
     except ValueError as exc:
@@ -172,7 +172,7 @@ def silence_create() -> ResponseReturnValue:
     except SilenceError as exc:
         return _silences_page(form, {exc.field or "matchers": exc.message}, 400)
     db().commit()
-    flash(f"Silence #{silence.id} active for {format_duration(seconds)}.", "ok")
+    flash(f"Silence #{silence.id} active for {format_duration_s(seconds)}.", "ok")
     return redirect(url_for("alerts.silences"))
 
 

@@ -17,11 +17,11 @@ from collector.promql import (
     ValueType,
     evaluate_instant,
     evaluate_range,
-    parse_duration_ms,
     parse_expr,
 )
 from collector.storage import DatabaseSource
 from core.clock import to_ms
+from core.durations import parse_duration_ms
 from web.openapi import api_doc
 from web.state import runtime
 

@@ -8,8 +8,7 @@ the subset opsloop needs. See README "Expression language" for what is supported
 
 from collector.promql.errors import EvaluationError, ExpressionError, QueryError
 from collector.promql.evaluator import DEFAULT_LOOKBACK_MS, evaluate_instant, evaluate_range
-from collector.promql.lexer import parse_duration_ms
-from collector.promql.nodes import Expr, ValueType, format_duration, format_expr
+from collector.promql.nodes import Expr, ValueType, format_expr
 from collector.promql.parser import parse_expr
 
 __all__ = [
@@ -21,8 +20,6 @@ __all__ = [
     "ValueType",
     "evaluate_instant",
     "evaluate_range",
-    "format_duration",
     "format_expr",
-    "parse_duration_ms",
     "parse_expr",
 ]

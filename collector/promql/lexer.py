@@ -9,6 +9,7 @@ from enum import StrEnum
 
 from collector.promql.errors import ExpressionError
 from collector.promql.nodes import KEYWORDS
+from core.durations import parse_duration_ms
 
 
 class Kind(StrEnum):
@@ -30,10 +31,7 @@ class Token:
     value: float | int | str | None = None
 
 
-_DURATION_UNITS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
-_DURATION_UNITS |= {"w": 7 * 86_400_000, "y": 365 * 86_400_000}
 _DURATION = re.compile(r"(?:\d+(?:ms|[smhdwy]))+(?![a-zA-Z0-9_:])")
-_DURATION_PART = re.compile(r"(\d+)(ms|[smhdwy])")
 _NUMBER = re.compile(r"0[xX][0-9a-fA-F]+|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _IDENT = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 _OPERATORS = ("==", "!=", "=~", "!~", "<=", ">=", "<", ">", "=", "+", "-", "*", "/", "%", "^")
@@ -124,16 +122,3 @@ def _escape(text: str, pos: int) -> tuple[str, int]:
         if len(digits) == widths[code] and all(c in "0123456789abcdefABCDEF" for c in digits):
             return chr(int(digits, 16)), pos + 2 + widths[code]
     raise ExpressionError(pos, f"unknown escape sequence \\{code}")
-
-
-def parse_duration_ms(text: str) -> int:
-    """`1h30m` -> 5400000; the units must come in decreasing order, each at most once."""
-    total = 0
-    last_size = None
-    for number, unit in _DURATION_PART.findall(text):
-        size = _DURATION_UNITS[unit]
-        if last_size is not None and size >= last_size:
-            raise ValueError(f"duration {text!r}: units must be in decreasing order")
-        last_size = size
-        total += int(number) * size
-    return total

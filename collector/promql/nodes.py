@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from collector.series import METRIC_NAME_LABEL, Matcher
+from core.durations import format_duration_ms
 
 
 class ValueType(StrEnum):
@@ -45,28 +46,6 @@ KEYWORDS = frozenset(
 RESERVED = KEYWORDS | AGGREGATIONS | {"inf", "nan"}
 METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 UNARY_PRECEDENCE = 5  # binds tighter than * and /, looser than ^ (-2^2 == -4)
-
-_UNITS: tuple[tuple[str, int], ...] = (
-    ("y", 365 * 86_400_000),
-    ("w", 7 * 86_400_000),
-    ("d", 86_400_000),
-    ("h", 3_600_000),
-    ("m", 60_000),
-    ("s", 1000),
-    ("ms", 1),
-)
-
-
-def format_duration(ms: int) -> str:
-    """Milliseconds as a PromQL duration: 300000 -> "5m", 5400000 -> "1h30m"."""
-    if ms == 0:
-        return "0s"
-    parts = []
-    for unit, size in _UNITS:
-        if ms >= size:
-            parts.append(f"{ms // size}{unit}")
-            ms %= size
-    return "".join(parts)
 
 
 def _format_number(value: float) -> str:
@@ -200,9 +179,9 @@ def format_expr(expr: Expr) -> str:
         return _format_selector(expr)
     if isinstance(expr, MatrixSelector):
         text = _format_selector(expr.vector, with_offset=False)
-        text += f"[{format_duration(expr.range_ms)}]"
+        text += f"[{format_duration_ms(expr.range_ms)}]"
         if expr.vector.offset_ms:
-            text += f" offset {format_duration(expr.vector.offset_ms)}"
+            text += f" offset {format_duration_ms(expr.vector.offset_ms)}"
         return text
     if isinstance(expr, Call):
         return f"{expr.func}({', '.join(format_expr(a) for a in expr.args)})"
@@ -255,7 +234,7 @@ def _format_selector(sel: VectorSelector, *, with_offset: bool = True) -> str:
             rest.append(f"{m.name}{m.op.value}{_quote(m.value)}")
     text = name + ("{" + ", ".join(rest) + "}" if rest or not name else "")
     if with_offset and sel.offset_ms:
-        text += f" offset {format_duration(sel.offset_ms)}"
+        text += f" offset {format_duration_ms(sel.offset_ms)}"
     return text
 
 

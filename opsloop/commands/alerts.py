@@ -10,12 +10,12 @@ import click
 import yaml
 
 from alerts.config import all_rule_groups
-from alerts.durations import format_duration
 from alerts.errors import AlertsError
 from alerts.rules import RuleGroup, check_rule_file
 from collector.errors import CollectorError
 from collector.services import load_services
 from core.config import load_config
+from core.durations import format_duration_s
 from core.settings import load_settings
 
 
@@ -72,14 +72,14 @@ def export_rule_file(groups: list[RuleGroup]) -> str:
 def _group(group: RuleGroup) -> dict[str, Any]:
     data: dict[str, Any] = {"name": group.name}
     if group.interval_s is not None:
-        data["interval"] = format_duration(group.interval_s)
+        data["interval"] = format_duration_s(group.interval_s)
     rules = []
     for rule in group.rules:
         item: dict[str, Any] = {"alert": rule.alert, "expr": rule.expr}
         if rule.for_s:
-            item["for"] = format_duration(rule.for_s)
+            item["for"] = format_duration_s(rule.for_s)
         if rule.keep_firing_for_s:
-            item["keep_firing_for"] = format_duration(rule.keep_firing_for_s)
+            item["keep_firing_for"] = format_duration_s(rule.keep_firing_for_s)
         if rule.labels:
             item["labels"] = dict(rule.labels)
         if rule.annotations:
