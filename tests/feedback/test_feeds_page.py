@@ -113,6 +113,7 @@ def test_an_admin_adds_changes_and_removes_a_source(auth_client, site, runtime, 
         ({"name": "comments", "url": "http://x"}, "used by the config file"),
         ({"name": "x", "url": "http://x", "max_pages": "lots"}, "max_pages"),
         ({"name": "x", "url": "http://x", "poll_interval": "1s"}, "at least 10s"),
+        ({"name": "x", "url": "http://x", "poll_interval": "soon"}, "is not a duration"),
     ],
 )
 def test_a_bad_source_is_refused_with_the_reason(auth_client, fields, message):
