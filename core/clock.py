@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 
 
@@ -13,6 +14,27 @@ def utcnow() -> datetime:
 def to_ms(moment: datetime) -> int:
     """Milliseconds since the epoch of an aware datetime."""
     return int(moment.timestamp() * 1000)
+
+
+def parse_time_ms(text: str) -> int:
+    """Milliseconds since the epoch of a time as Prometheus's HTTP API takes it: Unix seconds
+    (fractions allowed) or RFC 3339 with a zone; ValueError naming the problem otherwise."""
+    raw = text.strip()
+    try:
+        seconds = float(raw)
+    except ValueError:
+        pass
+    else:
+        if math.isfinite(seconds):
+            return round(seconds * 1000)
+    try:
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"{text!r} is neither Unix seconds nor an RFC 3339 time") from None
+    if moment.tzinfo is None:
+        # Guessing the server's zone would shift the answer by hours without a word.
+        raise ValueError(f"{text!r} has no time zone (give one, e.g. Z)")
+    return to_ms(moment)
 
 
 def from_ms(ms: int) -> datetime:

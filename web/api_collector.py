@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, jsonify, request
@@ -24,7 +23,7 @@ from collector.targets import (
     list_targets,
     update_target,
 )
-from core.clock import to_ms
+from core.clock import parse_time_ms, to_ms
 from core.models import Role
 from web.api import ApiError, json_body
 from web.openapi import api_doc
@@ -184,22 +183,14 @@ def targets_delete(target_id: int) -> ResponseReturnValue:
     return "", 204
 
 
-def parse_time_ms(raw: str | None, name: str, default: int) -> int:
+def _time_ms(raw: str | None, name: str, default: int) -> int:
     """A time as Prometheus's API takes it: unix seconds (fractions allowed) or RFC 3339."""
     if raw is None or raw == "":
         return default
     try:
-        seconds = float(raw)
-        if math.isfinite(seconds):
-            return int(seconds * 1000)
-    except ValueError:
-        pass
-    try:
-        return to_ms(datetime.fromisoformat(raw.replace("Z", "+00:00")))
-    except (ValueError, TypeError, OverflowError):
-        raise ApiError(
-            400, "bad_data", f"{name}: {raw!r} is not unix seconds or RFC 3339"
-        ) from None
+        return parse_time_ms(raw)
+    except ValueError as exc:
+        raise ApiError(400, "bad_data", f"{name}: {exc}") from None
 
 
 def selector_matchers(text: str) -> list[Matcher]:
@@ -230,8 +221,8 @@ def series_index() -> ResponseReturnValue:
     if not match:
         raise ApiError(400, "bad_data", 'match is required, e.g. match=up{job="opsloop"}')
     now_ms = to_ms(runtime().now())
-    end = parse_time_ms(request.args.get("end"), "end", now_ms)
-    start = parse_time_ms(request.args.get("start"), "start", end - DEFAULT_SERIES_RANGE_MS)
+    end = _time_ms(request.args.get("end"), "end", now_ms)
+    start = _time_ms(request.args.get("start"), "start", end - DEFAULT_SERIES_RANGE_MS)
     if start > end:
         raise ApiError(400, "bad_data", "start is after end")
     found = DatabaseSource(runtime().engine).select(selector_matchers(match), start, end)

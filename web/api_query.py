@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -20,7 +19,7 @@ from collector.promql import (
     parse_expr,
 )
 from collector.storage import DatabaseSource
-from core.clock import to_ms
+from core.clock import parse_time_ms, to_ms
 from core.durations import parse_duration_ms
 from web.openapi import api_doc
 from web.state import runtime
@@ -86,20 +85,9 @@ def _time_param(name: str, default_ms: int | None = None) -> int:
             raise _BadRequest(400, f"parameter {name!r} is required")
         return default_ms
     try:
-        seconds = float(raw)
-        if math.isfinite(seconds):
-            return round(seconds * 1000)
-    except ValueError:
-        pass
-    try:
-        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise _BadRequest(
-            400, f"parameter {name!r}: {raw!r} is neither Unix seconds nor an RFC 3339 time"
-        ) from None
-    if moment.tzinfo is None:
-        raise _BadRequest(400, f"parameter {name!r}: give a time zone (e.g. Z)")
-    return to_ms(moment)
+        return parse_time_ms(raw)
+    except ValueError as exc:
+        raise _BadRequest(400, f"parameter {name!r}: {exc}") from None
 
 
 def _step_param() -> int:
