@@ -151,8 +151,10 @@ _EDITABLE = {"job", "url", "labels", "interval_s", "timeout_s", "enabled"}
 
 
 def update_target(session: Session, target_id: int, changes: Mapping[str, Any]) -> Target:
-    """Change a target; `enabled: false` pauses it. Unknown or junk fields are refused."""
+    """Change a target; `enabled: false` pauses it. Unknown or junk fields are refused, and
+    so is any change but pausing to a target of the config file or opsloop's own."""
     target = get_target(session, target_id)
+    _check_user_change(target, changes)
     unknown = set(changes) - _EDITABLE
     if unknown:
         raise TargetError(f"cannot change {', '.join(sorted(unknown))}")
@@ -181,7 +183,16 @@ def update_target(session: Session, target_id: int, changes: Mapping[str, Any]) 
     return target
 
 
-def check_user_change(target: Target, changes: Mapping[str, Any] | None) -> None:
+def delete_target(session: Session, target_id: int) -> None:
+    """Remove a target; its series stay (target_id becomes NULL) until retention drops them.
+    Targets of the config file and opsloop's own are refused (TargetConflict)."""
+    target = get_target(session, target_id)
+    _check_user_change(target, None)
+    session.delete(target)
+    session.flush()
+
+
+def _check_user_change(target: Target, changes: Mapping[str, Any] | None) -> None:
     """Targets of the config file (and the self target) may only be paused from the UI/API:
     anything else would be undone at the next config sync. None stands for removal."""
     if target.source not in {TargetSource.CONFIG.value, TargetSource.SELF.value}:
@@ -190,12 +201,6 @@ def check_user_change(target: Target, changes: Mapping[str, Any] | None) -> None
         what = "removed" if changes is None else "changed (only paused)"
         where = "the config file" if target.source == TargetSource.CONFIG.value else "opsloop"
         raise TargetConflict(f"target {target.id} is defined by {where}; it cannot be {what} here")
-
-
-def delete_target(session: Session, target_id: int) -> None:
-    """Remove a target; its series stay (target_id becomes NULL) until retention drops them."""
-    session.delete(get_target(session, target_id))
-    session.flush()
 
 
 # ---------------------------------------------------------------- config sync
