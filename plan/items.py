@@ -41,6 +41,32 @@ class RankedItem:
     item: Item
     score: Score
 
+    def as_row(self) -> dict[str, Any]:
+        """The item with its rank and score as plain data: what the plan API, the CSV/JSON
+        export and `opsloop plan items --json` give out (keys in the order of ROW_FIELDS)."""
+        item = self.item
+        return {
+            "rank": self.position,
+            "id": item.id,
+            "title": item.title,
+            "kind": item.kind,
+            "service": item.service,
+            "status": item.status,
+            "score": round(self.score.score, 6),
+            "ranked_first": self.score.ranked_first,
+            "effort": item.effort,
+            "votes": item.votes,
+            "public": item.public,
+            "created_at": item.created_at.isoformat(),
+            "released_at": item.released_at.isoformat() if item.released_at else None,
+        }
+
+
+ROW_FIELDS = (
+    *("rank", "id", "title", "kind", "service", "status", "score", "ranked_first"),
+    *("effort", "votes", "public", "created_at", "released_at"),
+)
+
 
 def _status(value: Any) -> ItemStatus:
     try:

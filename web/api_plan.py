@@ -16,7 +16,7 @@ from plan.items import edit_item, ranked_items, score_one
 from plan.models import ItemKind, ItemStatus
 from web.api import ApiError, json_body
 from web.openapi import api_doc
-from web.plan import item_row, plan_config
+from web.plan import plan_config
 from web.security import require_role
 from web.state import db, runtime
 
@@ -48,7 +48,7 @@ def items() -> ResponseReturnValue:
         ranked = ranked_items(db(), plan_config(), runtime().now(), **args)
     except ItemError as exc:
         raise ApiError(400, "bad_filter", str(exc)) from exc
-    return jsonify(items=[{**item_row(e), "breakdown": e.score.breakdown()} for e in ranked])
+    return jsonify(items=[{**e.as_row(), "breakdown": e.score.breakdown()} for e in ranked])
 
 
 @bp.patch("/items/<int:item_id>")

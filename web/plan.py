@@ -8,7 +8,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from typing import Any
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -17,28 +16,12 @@ from sqlmodel import col, select
 from core.models import Role
 from plan.config import ExporterConfig, PlanConfig, exporters_for, plan_config_for
 from plan.errors import ItemError
-from plan.items import RankedItem, ranked_items, set_status
+from plan.items import ROW_FIELDS, RankedItem, ranked_items, set_status
 from plan.models import ExportTarget, Item, ItemKind, ItemStatus
 from web.security import principal, require_role
 from web.state import db, runtime
 
 bp = Blueprint("plan", __name__, url_prefix="/plan")
-
-CSV_FIELDS = (
-    "rank",
-    "id",
-    "title",
-    "kind",
-    "service",
-    "status",
-    "score",
-    "ranked_first",
-    "effort",
-    "votes",
-    "public",
-    "created_at",
-    "released_at",
-)
 
 
 def plan_config() -> PlanConfig:
@@ -54,25 +37,6 @@ def exporters() -> dict[ExportTarget, ExporterConfig]:
 def can_edit() -> bool:
     who = principal()
     return who is not None and who.role.allows(Role.EDITOR)
-
-
-def item_row(entry: RankedItem) -> dict[str, Any]:
-    item = entry.item
-    return {
-        "rank": entry.position,
-        "id": item.id,
-        "title": item.title,
-        "kind": item.kind,
-        "service": item.service,
-        "status": item.status,
-        "score": round(entry.score.score, 6),
-        "ranked_first": entry.score.ranked_first,
-        "effort": item.effort,
-        "votes": item.votes,
-        "public": item.public,
-        "created_at": item.created_at.isoformat(),
-        "released_at": item.released_at.isoformat() if item.released_at else None,
-    }
 
 
 def _filters() -> dict[str, str | None]:
@@ -130,7 +94,7 @@ def board() -> ResponseReturnValue:
 
 @bp.get("/export.<fmt>")
 def export(fmt: str) -> ResponseReturnValue:
-    rows = [item_row(e) for e in _ranked(_filters())]
+    rows = [e.as_row() for e in _ranked(_filters())]
     if fmt == "json":
         body = json.dumps({"items": rows}, indent=2)
         return Response(
@@ -141,7 +105,7 @@ def export(fmt: str) -> ResponseReturnValue:
     if fmt != "csv":
         return Response("export format must be csv or json", status=404, mimetype="text/plain")
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, extrasaction="ignore")
+    writer = csv.DictWriter(out, fieldnames=ROW_FIELDS, extrasaction="ignore")
     writer.writeheader()
     writer.writerows(rows)
     return Response(

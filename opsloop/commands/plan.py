@@ -16,6 +16,9 @@ from plan.items import ranked_items
 from plan.periodic import run_rescore, run_triage, run_verification
 from plan.signals import error_ratio_probe, slo_observations, watched_services
 
+# The short form of the row the plan API gives: enough to script against the ranking.
+_JSON_FIELDS = ("rank", "id", "title", "kind", "service", "status", "score", "ranked_first")
+
 
 @click.group("plan")
 def plan() -> None:
@@ -64,17 +67,8 @@ def items(status: str | None, service: str | None, as_json: bool) -> None:
     for entry in ranked:
         item = entry.item
         if as_json:
-            row = {
-                "rank": entry.position,
-                "id": item.id,
-                "title": item.title,
-                "kind": item.kind,
-                "service": item.service,
-                "status": item.status,
-                "score": round(entry.score.score, 6),
-                "ranked_first": entry.score.ranked_first,
-            }
-            click.echo(json.dumps(row))
+            row = entry.as_row()
+            click.echo(json.dumps({key: row[key] for key in _JSON_FIELDS}))
         else:
             first = " *" if entry.score.ranked_first else ""
             click.echo(
