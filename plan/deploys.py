@@ -1,11 +1,19 @@
 """Deploy markers: record them, release the items they name, flag possible regressions.
 
+A deploy is one version of one service at one time, so a rollback to an older version is
+a deploy of its own. A POST that repeats a deploy is recognised instead of stored twice:
+`same_deploy` (pure) matches it to the service's deploy nearest in time when that one is
+of the same version and within `RETRY_WINDOW` (CI retries omit `at`, so it differs by the
+retry's delay). Writers of one service are serialised (SQLite's write lock; a PostgreSQL
+transaction-scoped advisory lock), so two retries racing cannot both insert.
+
 `regression_verdict` decides (pure); `detect_regressions` counts alerts and negative
 feedback around each recent deploy and stores the flag on the deploy and on its items.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -13,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import func
+from sqlalchemy import func, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -28,6 +36,9 @@ from plan.models import Deploy, EvidenceKind, Item, dump_json
 NAME_MAX = 120
 URL_MAX = 2048
 MAX_ITEMS = 200
+# A repeat of the same service and version this close to its deploy, with no other version
+# deployed in between, is a CI retry, not a new deploy.
+RETRY_WINDOW = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -83,25 +94,48 @@ def _load_items(session: Session, ids: Sequence[int]) -> list[Item]:
     return [items[i] for i in ids]
 
 
-def record_deploy(
+def same_deploy(
+    nearby: Sequence[Deploy], version: str, at: datetime, window: timedelta = RETRY_WINDOW
+) -> Deploy | None:
+    """The deploy a POST of `version` at `at` repeats: the service's deploy nearest in time,
+    if it is of that version and within the window. Otherwise (a rollback, a redeploy
+    later on) the POST is a new deploy."""
+    close = [d for d in nearby if abs(d.at - at) <= window]
+    if not close:
+        return None
+    nearest = min(close, key=lambda d: (abs(d.at - at), -(d.id or 0)))
+    return nearest if nearest.version == version else None
+
+
+def _serialise_service(session: Session, service: str) -> None:
+    """One writer of a service's deploys at a time, until the transaction ends."""
+    if session.get_bind().dialect.name != "postgresql":
+        return  # SQLite: writers already hold the database's write lock (BEGIN IMMEDIATE)
+    digest = hashlib.blake2b(f"opsloop.deploy:{service}".encode(), digest_size=8).digest()
+    key = int.from_bytes(digest, "big", signed=True)
+    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+def _find_or_insert(
     session: Session,
-    *,
-    service: Any,
-    version: Any,
-    cfg: PlanConfig,
+    name: str,
+    ver: str,
+    when: datetime,
+    link: str | None,
+    ids: list[int],
     now: datetime,
-    at: datetime | None = None,
-    url: Any = None,
-    items: Any = None,
-) -> DeployRecorded:
-    """Store a deploy marker (once per service + version: a CI retry changes nothing) and
-    move the items it names to released."""
-    name = _text(service, "service") or ""
-    ver = _text(version, "version") or ""
-    link = _url(url)
-    ids = _item_ids(items)
-    named = _load_items(session, ids)
-    when = at or now
+) -> tuple[Deploy, bool]:
+    _serialise_service(session, name)
+    nearby = session.exec(
+        select(Deploy).where(
+            Deploy.service == name,
+            col(Deploy.at) >= when - RETRY_WINDOW,
+            col(Deploy.at) <= when + RETRY_WINDOW,
+        )
+    ).all()
+    found = same_deploy(nearby, ver, when)
+    if found is not None:
+        return found, False
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     stmt = insert(Deploy).values(
         service=name,
@@ -113,19 +147,45 @@ def record_deploy(
         created_at=now,
     )
     inserted = session.execute(
-        stmt.on_conflict_do_nothing(index_elements=["service", "version"]).returning(col(Deploy.id))
+        stmt.on_conflict_do_nothing(index_elements=["service", "version", "at"]).returning(
+            col(Deploy.id)
+        )
     ).all()
-    deploy = session.exec(select(Deploy).where(Deploy.service == name, Deploy.version == ver)).one()
+    deploy = session.exec(
+        select(Deploy).where(Deploy.service == name, Deploy.version == ver, Deploy.at == when)
+    ).one()
     session.refresh(deploy)
-    known = deploy.item_ids
+    return deploy, bool(inserted)
+
+
+def record_deploy(
+    session: Session,
+    *,
+    service: Any,
+    version: Any,
+    cfg: PlanConfig,
+    now: datetime,
+    at: datetime | None = None,
+    url: Any = None,
+    items: Any = None,
+) -> DeployRecorded:
+    """Store a deploy marker (a CI retry of it changes nothing, see `same_deploy`) and move
+    the items it names to released."""
+    name = _text(service, "service") or ""
+    ver = _text(version, "version") or ""
+    link = _url(url)
+    ids = _item_ids(items)
+    named = _load_items(session, ids)
+    deploy, created = _find_or_insert(session, name, ver, at or now, link, ids, now)
+    known = [] if created else deploy.item_ids
     new_ids = [i for i in ids if i not in known]
-    if new_ids:
+    if new_ids and not created:
         deploy.items = dump_json(known + new_ids)
         session.add(deploy)
-    fresh = [item for item in named if inserted or item.id in new_ids]
+    fresh = [item for item in named if created or item.id in new_ids]
     released = _release(session, deploy, fresh, cfg, now)
     session.flush()
-    return DeployRecorded(deploy=deploy, created=bool(inserted), released=released)
+    return DeployRecorded(deploy=deploy, created=created, released=released)
 
 
 def _release(

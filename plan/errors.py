@@ -4,7 +4,8 @@ PlanError
 ├── PlanConfigError     the `plan` or `exporters` config section is unusable
 │                       (also a core ConfigError, so the CLI reports it as one)
 ├── ItemError           a change to items that cannot be made (bad field, bad status)
-│   └── ItemNotFound    an item id that does not exist
+│   ├── ItemNotFound    an item id that does not exist
+│   └── ExportInProgress  another export of the same item to the same target is running
 ├── DeployError         a deploy marker that cannot be recorded (unknown items, bad fields)
 └── ExportError         an export to GitHub / Jira / a webhook failed
                         (`permanent`: a 4xx that retrying will not fix)
@@ -31,6 +32,15 @@ class ItemNotFound(ItemError):
     def __init__(self, item_id: int) -> None:
         super().__init__(f"item {item_id} does not exist")
         self.item_id = item_id
+
+
+class ExportInProgress(ItemError):
+    def __init__(self, item_id: int, target: str) -> None:
+        super().__init__(
+            f"item {item_id} is being exported to {target} right now; try again in a moment"
+        )
+        self.item_id = item_id
+        self.target = target
 
 
 class DeployError(PlanError):

@@ -77,8 +77,10 @@ class Deploy(SQLModel, table=True):
 
     __tablename__ = "deploy"
     __table_args__ = (
-        # A CI job that retries its POST must not record the deploy twice.
-        UniqueConstraint("service", "version", name="uq_deploy_service_version"),
+        # Identity is service + version + time: a rollback to an older version is a deploy
+        # of its own. CI retries (same version, `at` omitted so it differs) are matched to
+        # the nearest deploy by plan.deploys; this constraint stops exact repeats.
+        UniqueConstraint("service", "version", "at", name="uq_deploy_service_version_at"),
         Index("ix_deploy_service_at", "service", "at"),
     )
 
@@ -195,3 +197,7 @@ class ExportLink(SQLModel, table=True):
     last_exported_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     last_status: str | None = Field(default=None, sa_column=Column(String(16)))
     last_error: str | None = Field(default=None, sa_column=Column(Text))
+    # An export in flight: set by an atomic UPDATE ... WHERE claimed_at IS NULL (or expired)
+    # before the HTTP call, so two exports of one item never both create an issue.
+    claimed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    claim_token: str | None = Field(default=None, sa_column=Column(String(32)))

@@ -146,7 +146,10 @@ def _parse_at(value: Any) -> datetime | None:
         },
         "responses": {
             "201": {"description": "Recorded"},
-            "200": {"description": "Already recorded (same service and version)"},
+            "200": {
+                "description": "A retry of a recorded deploy (same version as the "
+                "service's nearest deploy, within an hour of it)"
+            },
             "400": {"description": "Bad field or unknown item"},
         },
     }

@@ -225,17 +225,19 @@ def split(item_id: int) -> ResponseReturnValue:
 @bp.post("/items/<int:item_id>/export/<target>")
 @require_role(Role.EDITOR)
 def export_to(item_id: int, target: str) -> ResponseReturnValue:
-    session = db()
-    _item_or_404(item_id)
+    # Loading the logged-in user opened the request's write transaction; end it, so the
+    # export's HTTP call runs with no lock held (export_item opens short ones of its own).
+    db().commit()
+    rt = runtime()
     try:
         outcome = export_item(
-            session, item_id, target, exporters(), runtime().settings.public_url, runtime().now()
+            rt.engine, item_id, target, exporters(), rt.settings.public_url, rt.now()
         )
+    except ItemNotFound:
+        abort(404, description=f"item {item_id} does not exist")
     except ItemError as exc:
-        session.rollback()
         flash(str(exc), "error")
         return redirect(url_for("plan.item", item_id=item_id))
-    session.commit()
     if outcome.error is not None:
         flash(f"export failed: {outcome.error}", "error")
     else:

@@ -5,27 +5,40 @@ One small module per target behind `Exporter`, and a plain dict from target to c
 external id lives in `export_link`, unique per item and target), and stores the outcome
 of every attempt (`last_status`, `last_error`) so the item page shows it.
 
+The HTTP call runs outside any database transaction (a slow tracker must not hold
+SQLite's write lock or a PostgreSQL transaction for its whole timeout): one short
+transaction reads the item and claims the link, the call follows, a second short
+transaction records the outcome. The claim is an atomic `UPDATE ... WHERE claimed_at IS
+NULL` (or expired), so two exports of one item racing never both create an issue.
+
 Plain HTTP through `Http` rather than the PyGithub / jira SDKs: each target needs two
 endpoints, and one seam keeps the timeout, User-Agent and error policy the same for all.
 """
 
 from __future__ import annotations
 
+import logging
+import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from sqlalchemy import or_, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, select
+from sqlalchemy.engine import CursorResult, Engine
+from sqlmodel import Session, col, select
 
+from core.db import session_scope
 from plan.config import ExporterConfig
-from plan.errors import ExportError, ItemError
+from plan.errors import ExportError, ExportInProgress, ItemError
 from plan.evidence import evidence_of, people_counts
-from plan.export.base import Exporter, Http, ItemPayload
+from plan.export.base import Exported, Exporter, Http, ItemPayload
 from plan.export.github import GitHubExporter
 from plan.export.jira import JiraExporter
 from plan.export.webhook import WebhookExporter
 from plan.items import get_item
 from plan.models import CLOSED_STATUSES, ExportLink, ExportTarget, Item, ItemStatus
+
+log = logging.getLogger(__name__)
 
 EXPORTERS: dict[ExportTarget, type[Exporter]] = {
     ExportTarget.GITHUB: GitHubExporter,
@@ -33,6 +46,9 @@ EXPORTERS: dict[ExportTarget, type[Exporter]] = {
     ExportTarget.WEBHOOK: WebhookExporter,
 }
 EVIDENCE_LINES = 10
+# A claim older than this belongs to an export that died (process killed mid-call); the
+# HTTP timeout is seconds, so a live export never gets near it.
+CLAIM_EXPIRES = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -68,28 +84,9 @@ def item_payload(session: Session, item: Item, base_url: str) -> ItemPayload:
     )
 
 
-def _link(session: Session, item_id: int, target: ExportTarget) -> ExportLink:
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    session.execute(
-        insert(ExportLink)
-        .values(item_id=item_id, target=target.value)
-        .on_conflict_do_nothing(index_elements=["item_id", "target"])
-    )
-    return session.exec(
-        select(ExportLink).where(ExportLink.item_id == item_id, ExportLink.target == target.value)
-    ).one()
-
-
-def export_item(
-    session: Session,
-    item_id: int,
-    target: ExportTarget | str,
-    exporters: dict[ExportTarget, ExporterConfig],
-    base_url: str,
-    now: datetime,
-    http: Http | None = None,
-) -> ExportOutcome:
-    """Create or update the item at the target; the outcome is stored on its export link."""
+def _exporter_config(
+    target: ExportTarget | str, exporters: dict[ExportTarget, ExporterConfig]
+) -> tuple[ExportTarget, ExporterConfig]:
     try:
         kind = ExportTarget(str(target))
     except ValueError:
@@ -97,12 +94,92 @@ def export_item(
     config = exporters.get(kind)
     if config is None:
         raise ItemError(f"no {kind.value} exporter is configured (config section `exporters`)")
-    item = get_item(session, item_id)
+    return kind, config
+
+
+def _claim(
+    session: Session, item_id: int, target: ExportTarget, token: str, now: datetime
+) -> ExportLink:
+    """The item's link to the target, claimed for this export; ExportInProgress if taken."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    session.execute(
+        insert(ExportLink)
+        .values(item_id=item_id, target=target.value)
+        .on_conflict_do_nothing(index_elements=["item_id", "target"])
+    )
+    claimed: CursorResult[tuple[()]] = session.execute(  # type: ignore[assignment]
+        update(ExportLink)
+        .where(
+            col(ExportLink.item_id) == item_id,
+            col(ExportLink.target) == target.value,
+            or_(
+                col(ExportLink.claimed_at).is_(None),
+                col(ExportLink.claimed_at) < now - CLAIM_EXPIRES,
+            ),
+        )
+        .values(claimed_at=now, claim_token=token)
+    )
+    if claimed.rowcount != 1:
+        raise ExportInProgress(item_id, target.value)
+    return session.exec(
+        select(ExportLink).where(ExportLink.item_id == item_id, ExportLink.target == target.value)
+    ).one()
+
+
+def _record(
+    engine: Engine,
+    link: ExportLink,
+    token: str,
+    now: datetime,
+    done: Exported | None,
+    error: str | None,
+) -> ExportLink:
+    """Store the outcome and release the claim (only ours: an expired one may be re-taken)."""
+    values: dict[str, object] = {
+        "claimed_at": None,
+        "claim_token": None,
+        "last_exported_at": now,
+        "last_status": "error" if error else "ok",
+        "last_error": error,
+    }
+    if done is not None:
+        values["external_id"] = done.external_id
+        values["external_url"] = done.external_url or link.external_url
+    with session_scope(engine) as session:
+        result: CursorResult[tuple[()]] = session.execute(  # type: ignore[assignment]
+            update(ExportLink)
+            .where(col(ExportLink.id) == link.id, col(ExportLink.claim_token) == token)
+            .values(**values)
+        )
+        if result.rowcount != 1:
+            log.warning("export link %s: the claim expired before the export finished", link.id)
+        stored = session.get(ExportLink, link.id)
+        assert stored is not None  # links go only with their item, and that was just read
+        session.refresh(stored)
+        return stored
+
+
+def export_item(
+    engine: Engine,
+    item_id: int,
+    target: ExportTarget | str,
+    exporters: dict[ExportTarget, ExporterConfig],
+    base_url: str,
+    now: datetime,
+    http: Http | None = None,
+) -> ExportOutcome:
+    """Create or update the item at the target; the outcome is stored on its export link.
+
+    Opens its own short transactions; the caller must hold none (on SQLite the write lock
+    would be kept through the HTTP call)."""
+    token = uuid.uuid4().hex
+    with session_scope(engine) as session:
+        item = get_item(session, item_id)
+        kind, config = _exporter_config(target, exporters)
+        payload = item_payload(session, item, base_url)
+        link = _claim(session, item_id, kind, token, now)
     exporter = EXPORTERS[kind](config, http)
-    payload = item_payload(session, item, base_url)
-    link = _link(session, item_id, kind)
     created = link.external_id is None
-    link.last_exported_at = now
     try:
         done = (
             exporter.create(payload)
@@ -110,18 +187,12 @@ def export_item(
             else exporter.update(link.external_id or "", payload)
         )
     except ExportError as exc:
-        link.last_status = "error"
-        link.last_error = str(exc)
-        session.add(link)
-        session.flush()
-        return ExportOutcome(link, created=False, error=exc)
-    link.external_id = done.external_id
-    link.external_url = done.external_url or link.external_url
-    link.last_status = "ok"
-    link.last_error = None
-    session.add(link)
-    session.flush()
-    return ExportOutcome(link, created=created)
+        stored = _record(engine, link, token, now, None, str(exc))
+        return ExportOutcome(stored, created=False, error=exc)
+    except BaseException as exc:  # release the claim, then let the caller's edge report it
+        _record(engine, link, token, now, None, f"internal error: {exc}")
+        raise
+    return ExportOutcome(_record(engine, link, token, now, done, None), created=created)
 
 
 def export_links(session: Session, item_id: int) -> list[ExportLink]:

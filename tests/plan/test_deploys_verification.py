@@ -1,13 +1,15 @@
 """Deploys release items; after the watch window they are verified or regressed (explicit now)."""
 
 import json
+import threading
 from datetime import timedelta
 
 import pytest
-from sqlmodel import select
+from sqlalchemy import text
+from sqlmodel import Session, select
 
 from plan.config import PlanConfig
-from plan.deploys import detect_regressions, record_deploy, regression_verdict
+from plan.deploys import detect_regressions, record_deploy, regression_verdict, same_deploy
 from plan.errors import DeployError
 from plan.items import create_item, get_item, merge_items
 from plan.models import Deploy, Evidence
@@ -16,6 +18,7 @@ from plan.verification import Decision, SignalCheck, decide, verify_due
 from tests.plan.conftest import NOW
 
 DAY = timedelta(days=1)
+MINUTE = timedelta(minutes=1)
 
 
 def _alert_item(session, cfg, make_alert, at=NOW):
@@ -33,8 +36,9 @@ def test_a_deploy_naming_items_releases_them_and_a_retry_changes_nothing(session
         session, service="webshop", version="abc123", items=[a.id, b.id], cfg=cfg, now=NOW
     )
     session.commit()
+    # A CI retry: `at` omitted, so it is the time of the retry, two minutes later.
     again = record_deploy(
-        session, service="webshop", version="abc123", items=[a.id], cfg=cfg, now=NOW + DAY
+        session, service="webshop", version="abc123", items=[a.id], cfg=cfg, now=NOW + MINUTE * 2
     )
     session.commit()
     assert first.created and not again.created
@@ -46,6 +50,89 @@ def test_a_deploy_naming_items_releases_them_and_a_retry_changes_nothing(session
     assert [e.kind for e in session.exec(select(Evidence).where(Evidence.item_id == a.id))] == [
         "deploy"
     ]
+
+
+def test_a_rollback_to_an_older_version_is_a_deploy_of_its_own(session, cfg):
+    def post(version, at, items=None):
+        done = record_deploy(
+            session, service="webshop", version=version, at=at, items=items, cfg=cfg, now=at
+        )
+        session.commit()
+        return done
+
+    fix = create_item(session, title="fix checkout", kind="bug", service="webshop", now=NOW)
+    v1 = post("v1", NOW)
+    v2 = post("v2", NOW + MINUTE * 5, items=[fix.id])
+    rollback = post("v1", NOW + MINUTE * 10)
+    retry = post("v1", NOW + MINUTE * 11)  # the rollback's CI job retries its POST
+    assert [x.created for x in (v1, v2, rollback, retry)] == [True, True, True, False]
+    assert rollback.deploy.id not in {v1.deploy.id, v2.deploy.id}
+    assert retry.deploy.id == rollback.deploy.id
+    stored = session.exec(select(Deploy).order_by(Deploy.at)).all()
+    assert [(d.version, d.at) for d in stored] == [
+        ("v1", NOW),
+        ("v2", NOW + MINUTE * 5),
+        ("v1", NOW + MINUTE * 10),
+    ]
+
+
+def test_the_same_version_deployed_again_after_the_retry_window_is_a_new_deploy(session, cfg):
+    first = record_deploy(session, service="webshop", version="v1", cfg=cfg, now=NOW)
+    later = record_deploy(session, service="webshop", version="v1", cfg=cfg, now=NOW + DAY)
+    other = record_deploy(session, service="billing", version="v1", cfg=cfg, now=NOW)
+    session.commit()
+    assert first.created and later.created and other.created
+    assert len({first.deploy.id, later.deploy.id, other.deploy.id}) == 3
+
+
+def test_same_deploy_matches_the_nearest_deploy_of_the_service():
+    v1 = Deploy(id=1, service="s", version="v1", at=NOW, created_at=NOW)
+    v2 = Deploy(id=2, service="s", version="v2", at=NOW + MINUTE * 5, created_at=NOW)
+    assert same_deploy([v1, v2], "v1", NOW + MINUTE) is v1
+    assert same_deploy([v1, v2], "v1", NOW - MINUTE) is v1  # a retry that sends `at` earlier
+    assert same_deploy([v1, v2], "v1", NOW + MINUTE * 4) is None  # nearer to v2: a rollback
+    assert same_deploy([v1, v2], "v2", NOW + MINUTE * 6) is v2
+    assert same_deploy([v1], "v1", NOW + timedelta(hours=2)) is None
+
+
+def _lock_waiters(engine) -> int:
+    with engine.connect() as conn:
+        return int(
+            conn.execute(
+                text("SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype = 'advisory'")
+            ).scalar()
+        )
+
+
+def test_two_retries_racing_record_one_deploy(engine, cfg):
+    """The second POST arrives while the first one's transaction is still open."""
+    outcome: list = []
+
+    def second() -> None:
+        with Session(engine, expire_on_commit=False) as s:
+            outcome.append(
+                record_deploy(s, service="webshop", version="v9", cfg=cfg, now=NOW + MINUTE)
+            )
+            s.commit()
+
+    with Session(engine, expire_on_commit=False) as first_session:
+        first = record_deploy(first_session, service="webshop", version="v9", cfg=cfg, now=NOW)
+        racer = threading.Thread(target=second)
+        racer.start()
+        # Let the second POST reach its check before the first commits: it either waits
+        # for the first (right) or finishes on its own (a duplicate).
+        for _ in range(100):
+            racer.join(timeout=0.05)
+            if not racer.is_alive():
+                break
+            if engine.dialect.name == "postgresql" and _lock_waiters(engine):
+                break
+        first_session.commit()
+    racer.join(timeout=30)
+    assert first.created and not outcome[0].created
+    assert outcome[0].deploy.id == first.deploy.id
+    with Session(engine) as s:
+        assert len(s.exec(select(Deploy)).all()) == 1
 
 
 def test_a_deploy_with_bad_fields_is_refused_with_the_reason(session, cfg):

@@ -6,15 +6,19 @@ import base64
 import hashlib
 import hmac
 import json
+import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from core.config import RawConfig
 from plan.config import load_exporters
+from plan.errors import ExportInProgress
 from plan.export import export_item
 from plan.items import create_item, edit_item
 from plan.models import ExportLink
@@ -31,6 +35,7 @@ class FakeApi:
         self.requests: list[dict] = []
         self.status = None  # force an error status when set
         self.next_number = 41
+        self.on_request: Callable[[], None] | None = None  # runs while the caller waits
 
     def answer(self, method: str, path: str, body: dict) -> tuple[int, dict | None]:
         if self.status:
@@ -71,6 +76,8 @@ def fake() -> Iterator[tuple[FakeApi, str]]:
                     "raw": raw,
                 }
             )
+            if api.on_request is not None:
+                api.on_request()
             status, answer = api.answer(self.command, self.path, body)
             data = json.dumps(answer).encode() if answer is not None else b""
             self.send_response(status)
@@ -95,7 +102,7 @@ def fake() -> Iterator[tuple[FakeApi, str]]:
 
 
 def _item(session):
-    return create_item(
+    item = create_item(
         session,
         title="Checkout times out",
         kind="bug",
@@ -103,9 +110,11 @@ def _item(session):
         now=NOW,
         description="Users cannot pay.",
     )
+    session.commit()  # export_item runs its own transactions, outside the caller's
+    return item
 
 
-def test_github_creates_an_issue_then_patches_it_on_re_export(session, cfg, fake):
+def test_github_creates_an_issue_then_patches_it_on_re_export(session, engine, cfg, fake):
     api, url = fake
     exporters = load_exporters(
         [
@@ -119,10 +128,10 @@ def test_github_creates_an_issue_then_patches_it_on_re_export(session, cfg, fake
         ]
     )
     item = _item(session)
-    first = export_item(session, item.id, "github", exporters, BASE, NOW)
+    first = export_item(engine, item.id, "github", exporters, BASE, NOW)
     edit_item(session, item.id, {"title": "Checkout times out under load"}, cfg, NOW)
-    second = export_item(session, item.id, "github", exporters, BASE, NOW)
     session.commit()
+    second = export_item(engine, item.id, "github", exporters, BASE, NOW)
     assert first.created and not second.created and first.error is None
     create, update = api.requests
     assert (create["method"], create["path"]) == ("POST", "/repos/acme/shop/issues")
@@ -138,14 +147,14 @@ def test_github_creates_an_issue_then_patches_it_on_re_export(session, cfg, fake
     assert (link.external_id, link.external_url, link.last_status) == ("42", "https://gh/x", "ok")
 
 
-def test_jira_creates_an_issue_then_puts_it_on_re_export(session, fake):
+def test_jira_creates_an_issue_then_puts_it_on_re_export(session, engine, fake):
     api, url = fake
     exporters = load_exporters(
         [{"type": "jira", "url": url, "project": "OPS", "email": "bot@acme.io", "token": "t0k"}]
     )
     item = _item(session)
-    export_item(session, item.id, "jira", exporters, BASE, NOW)
-    export_item(session, item.id, "jira", exporters, BASE, NOW)
+    export_item(engine, item.id, "jira", exporters, BASE, NOW)
+    export_item(engine, item.id, "jira", exporters, BASE, NOW)
     create, update = api.requests
     assert (create["method"], create["path"]) == ("POST", "/rest/api/2/issue")
     fields = create["body"]["fields"]
@@ -159,12 +168,12 @@ def test_jira_creates_an_issue_then_puts_it_on_re_export(session, fake):
     assert link.external_url == f"{url}/browse/OPS-7"
 
 
-def test_the_webhook_gets_a_signed_json_post_and_an_update_event(session, fake):
+def test_the_webhook_gets_a_signed_json_post_and_an_update_event(session, engine, fake):
     api, url = fake
     exporters = load_exporters([{"type": "webhook", "url": f"{url}/hook", "secret": "s3cret"}])
     item = _item(session)
-    export_item(session, item.id, "webhook", exporters, BASE, NOW)
-    export_item(session, item.id, "webhook", exporters, BASE, NOW)
+    export_item(engine, item.id, "webhook", exporters, BASE, NOW)
+    export_item(engine, item.id, "webhook", exporters, BASE, NOW)
     first, second = api.requests
     assert first["body"]["event"] == "item.exported" and second["body"]["event"] == "item.updated"
     assert second["body"]["external_id"] == "hook-1"
@@ -175,16 +184,16 @@ def test_the_webhook_gets_a_signed_json_post_and_an_update_event(session, fake):
     assert len(session.exec(select(ExportLink)).all()) == 1
 
 
-def test_a_refused_export_is_stored_as_a_permanent_error(session, fake):
+def test_a_refused_export_is_stored_as_a_permanent_error(session, engine, fake):
     api, url = fake
     api.status = 422
     exporters = load_exporters([{"type": "github", "repo": "a/b", "token": "x", "api_url": url}])
     item = _item(session)
-    outcome = export_item(session, item.id, "github", exporters, BASE, NOW)
+    outcome = export_item(engine, item.id, "github", exporters, BASE, NOW)
     assert outcome.error is not None and outcome.error.permanent
     assert outcome.link.last_status == "error" and "422" in outcome.link.last_error
     api.status = None
-    retry = export_item(session, item.id, "github", exporters, BASE, NOW)
+    retry = export_item(engine, item.id, "github", exporters, BASE, NOW)
     assert retry.created and retry.link.last_status == "ok" and retry.link.last_error is None
 
 
@@ -210,3 +219,95 @@ def test_the_export_button_creates_then_updates_and_the_page_shows_the_link(
     r = auth_client.post(f"/plan/items/{item_id}/export/jira", data={"csrf_token": token})
     follow = auth_client.get(r.headers["Location"]).get_data(as_text=True)
     assert "no jira exporter is configured" in follow
+
+
+def _database_is_free(engine: Engine) -> bool:
+    """No transaction of ours is open: SQLite's write lock is free / PostgreSQL has no
+    connection idle in a transaction."""
+    if engine.dialect.name == "sqlite":
+        probe = sqlite3.connect(str(engine.url.database), timeout=0, isolation_level=None)
+        try:
+            probe.execute("BEGIN IMMEDIATE")
+            probe.execute("ROLLBACK")
+            return True
+        except sqlite3.OperationalError:
+            return False
+        finally:
+            probe.close()
+    with engine.connect() as conn:
+        busy = conn.execute(
+            text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND state LIKE 'idle in transaction%' AND pid <> pg_backend_pid()"
+            )
+        ).scalar()
+    return busy == 0
+
+
+def _github(url: str):
+    return load_exporters([{"type": "github", "repo": "acme/shop", "token": "t", "api_url": url}])
+
+
+def test_no_transaction_is_held_while_the_tracker_answers(session, engine, fake):
+    api, url = fake
+    seen: list[bool] = []
+    api.on_request = lambda: seen.append(_database_is_free(engine))
+    item = _item(session)
+    session.close()
+    export_item(engine, item.id, "github", _github(url), BASE, NOW)
+    export_item(engine, item.id, "github", _github(url), BASE, NOW)
+    assert seen == [True, True]
+    (link,) = session.exec(select(ExportLink)).all()
+    assert (link.external_id, link.last_status, link.claimed_at) == ("42", "ok", None)
+
+
+def test_two_exports_racing_create_one_issue_and_the_next_updates_it(session, engine, fake):
+    api, url = fake
+    arrived, release = threading.Event(), threading.Event()
+
+    def hold() -> None:  # the first create waits in GitHub until the second export has run
+        arrived.set()
+        release.wait(timeout=30)
+
+    api.on_request = hold
+    item = _item(session)
+    session.close()
+    outcomes: list = []
+    first = threading.Thread(
+        target=lambda: outcomes.append(
+            export_item(engine, item.id, "github", _github(url), BASE, NOW)
+        )
+    )
+    first.start()
+    assert arrived.wait(timeout=30)
+    api.on_request = None
+    try:
+        with pytest.raises(ExportInProgress, match="being exported to github right now"):
+            export_item(engine, item.id, "github", _github(url), BASE, NOW)
+    finally:
+        release.set()
+        first.join(timeout=30)
+    (outcome,) = outcomes
+    assert outcome.created and outcome.link.external_id == "42"
+    again = export_item(engine, item.id, "github", _github(url), BASE, NOW)
+    assert not again.created
+    assert [(r["method"], r["path"]) for r in api.requests] == [
+        ("POST", "/repos/acme/shop/issues"),
+        ("PATCH", "/repos/acme/shop/issues/42"),
+    ]
+
+
+def test_the_export_button_holds_no_transaction_during_the_call(app, auth_client, engine, fake):
+    api, url = fake
+    app.extensions["opsloop"].config = RawConfig(
+        data={"exporters": [{"type": "github", "repo": "acme/shop", "token": "t", "api_url": url}]}
+    )
+    with Session(engine) as s:
+        item_id = _item(s).id
+    seen: list[bool] = []
+    api.on_request = lambda: seen.append(_database_is_free(engine))
+    token = csrf_token_from(auth_client.get(f"/plan/items/{item_id}").get_data(as_text=True))
+    r = auth_client.post(f"/plan/items/{item_id}/export/github", data={"csrf_token": token})
+    assert r.status_code == 302 and seen == [True]
+    missing = auth_client.post("/plan/items/999/export/github", data={"csrf_token": token})
+    assert missing.status_code == 404

@@ -247,3 +247,22 @@ def test_a_config_with_bad_weights_names_the_problem():
         load_plan_config({"watch_window": "soon"}, "opsloop.yaml")
     assert load_plan_config({"watch_window": "3d"}).watch_window_s == 3 * 86400
     assert RawConfig().section("plan") is None
+
+
+def test_a_rollback_posted_by_ci_is_a_new_deploy_and_its_retry_is_not(client, make_token):
+    writer = _bearer(make_token("ci", (Scope.READ, Scope.WRITE)))
+
+    def post(version: str, at: str) -> int:
+        body = {"service": "webshop", "version": version, "at": at}
+        return client.post("/api/v1/deploys", json=body, headers=writer).status_code
+
+    assert post("v1", "2026-11-25T10:00:00Z") == 201
+    assert post("v2", "2026-11-25T10:05:00Z") == 201
+    assert post("v1", "2026-11-25T10:10:00Z") == 201  # the rollback
+    assert post("v1", "2026-11-25T10:10:30Z") == 200  # its CI job retrying
+    listed = client.get("/api/v1/deploys?service=webshop", headers=writer).get_json()["deploys"]
+    assert [(d["version"], d["at"][11:16]) for d in listed] == [
+        ("v1", "10:10"),
+        ("v2", "10:05"),
+        ("v1", "10:00"),
+    ]
