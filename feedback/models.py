@@ -143,3 +143,6 @@ class ImportJob(SQLModel, table=True):
     message: str | None = Field(default=None, sa_column=Column(Text()))
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     finished_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    # Set when the job starts and after each chunk; a running job whose heartbeat is old
+    # lost its thread (the web process restarted) and is marked failed.
+    heartbeat_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))

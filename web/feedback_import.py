@@ -2,11 +2,14 @@
 
 The import runs in a thread of the web process that received the upload; its progress is
 stored in the database (table feedback_import), so any web process can answer the polls.
+A job whose process went away is marked failed when a web process starts and whenever
+these pages are looked at (see feedback.import_jobs.fail_interrupted_jobs).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import uuid
 from typing import Any
@@ -15,20 +18,24 @@ from flask import (
     Blueprint,
     abort,
     current_app,
+    has_request_context,
     jsonify,
     redirect,
     render_template,
     request,
     url_for,
 )
+from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from core.models import Role
+from core.runtime import Runtime
 from feedback.csv_import import describe, dry_run, parse_mapping, prepare_import
 from feedback.csv_layouts import CsvFormat
 from feedback.errors import CsvImportError
-from feedback.import_jobs import create_job, recent_jobs, run_job
+from feedback.import_jobs import create_job, fail_interrupted_jobs, recent_jobs, run_job
 from feedback.models import ImportJob
 from feedback.surveys import get_survey, list_surveys, spec_of
 from web.feedback_runtime import ensure_config_surveys, feedback_analyser
@@ -36,12 +43,28 @@ from web.security import require_role
 from web.state import db, runtime
 
 bp = Blueprint("feedback_import", __name__, url_prefix="/feedback/import")
+log = logging.getLogger(__name__)
+
+
+def _sweep(rt: Runtime) -> None:
+    if fail_interrupted_jobs(rt.engine, rt.now()) and has_request_context():
+        # The request's read snapshot (opened to load the user) predates the change.
+        db().commit()
+
+
+@bp.record_once
+def _sweep_at_start(state: BlueprintSetupState) -> None:
+    try:
+        _sweep(state.app.extensions["opsloop"])
+    except SQLAlchemyError as exc:  # a start must not fail on this; the pages sweep again
+        log.warning("could not check for interrupted CSV imports: %s", exc)
 
 
 @bp.get("/")
 @require_role(Role.EDITOR)
 def upload() -> ResponseReturnValue:
     ensure_config_surveys()
+    _sweep(runtime())
     return _page({"format": "auto", "survey": request.args.get("survey", "")}, None)
 
 
@@ -100,6 +123,7 @@ def start() -> ResponseReturnValue:
 
 @bp.get("/<int:job_id>")
 def job(job_id: int) -> ResponseReturnValue:
+    _sweep(runtime())
     found = db().get(ImportJob, job_id)
     if found is None:
         abort(404, description=f"There is no import {job_id}.")
@@ -108,6 +132,7 @@ def job(job_id: int) -> ResponseReturnValue:
 
 @bp.get("/<int:job_id>/progress")
 def progress(job_id: int) -> ResponseReturnValue:
+    _sweep(runtime())
     found = db().get(ImportJob, job_id)
     if found is None:
         abort(404, description=f"There is no import {job_id}.")

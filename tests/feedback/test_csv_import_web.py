@@ -64,6 +64,9 @@ def test_a_large_file_moves_the_progress_chunk_by_chunk(auth_client, app, engine
     assert progress["errors"] == [{"line": 12, "reason": "score 'eleven' is not a number"}]
     with Session(engine) as s:
         assert len(s.exec(select(SurveyResponse)).all()) == 10
+        (job,) = s.exec(select(ImportJob)).all()
+    # Each chunk is a sign of life: a live job is never taken for an interrupted one.
+    assert job.heartbeat_at is not None and job.heartbeat_at >= job.created_at
 
 
 def test_a_missing_column_is_refused_at_once_and_nothing_is_stored(auth_client, app, engine):
