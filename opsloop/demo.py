@@ -1,7 +1,10 @@
 """Demo-mode wiring: run the simulated web shop in a thread, scrape it, give it services and SLOs.
 
 Also loads the configured services once at start, so a bad `services`/`slos` section stops
-`opsloop serve` with a configuration error instead of failing later on a page.
+`opsloop serve` with a configuration error instead of failing later on a page. When the
+config file describes no services, the demo's services, SLOs and alert shorthands are put
+into the runtime's config itself, so every area (alert rules, feedback tagging, plan) sees
+the same demo service rather than each falling back on its own.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from collector.errors import ServiceConfigError
 from collector.models import TargetSource
 from collector.services import load_services
 from collector.targets import delete_target, ensure_target, list_targets
+from core.config import RawConfig
 from core.db import session_scope
 from core.errors import ConfigError
 from core.runtime import Runtime
@@ -28,6 +32,9 @@ log = logging.getLogger(__name__)
 DEMO_HOST = "127.0.0.1"
 SCRAPE_INTERVAL_S = 15.0
 SCRAPE_TIMEOUT_S = 10.0
+# The demo's incidents must reach the plan as alerts: its error bursts burn the SLO budgets
+# at page speed (SLOErrorBudgetBurn), and TargetDown covers the shop not answering.
+DEMO_SHORTHANDS = {"target_down": True, "slo_burn": True}
 
 
 @dataclass
@@ -43,12 +50,22 @@ class DemoShop:
         self.thread.join(timeout=5)
 
 
+def with_demo_config(config: RawConfig) -> RawConfig:
+    """The config plus the demo's services and SLOs, and alert shorthands unless it sets them."""
+    data = {**config.data, **demo_config().data}
+    alerting = dict(config.section("alerting") or {})
+    alerting.setdefault("shorthands", dict(DEMO_SHORTHANDS))
+    data["alerting"] = alerting
+    return RawConfig(data=data, path=config.path)
+
+
 def prepare_services(runtime: Runtime) -> None:
     """Parse the services/slos sections into runtime.areas["services"] (demo ones if none)."""
     try:
         services = load_services(runtime.config)
         if not services and runtime.demo:
-            services = load_services(demo_config())
+            runtime.config = with_demo_config(runtime.config)
+            services = load_services(runtime.config)
     except ServiceConfigError as exc:
         raise ConfigError(str(exc)) from exc
     runtime.areas["services"] = services
