@@ -21,6 +21,7 @@ import hmac
 import json
 import re
 import time
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
@@ -100,7 +101,7 @@ def go_time(moment: datetime | None) -> str:
     return text + "Z"
 
 
-class Sender:
+class Sender(ABC):
     """Base of every receiver kind: build the request, post it, classify the answer."""
 
     kind: ClassVar[ReceiverKind]
@@ -108,8 +109,9 @@ class Sender:
     def __init__(self, config: ReceiverConfig) -> None:
         self.config = config
 
+    @abstractmethod
     def build(self, payload: dict[str, Any], now: datetime) -> tuple[str, bytes, dict[str, str]]:
-        raise NotImplementedError
+        """The URL, body and headers of one delivery."""
 
     def send(self, payload: dict[str, Any], now: datetime) -> DeliveryResult:
         url, body, headers = self.build(payload, now)

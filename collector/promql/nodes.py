@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -63,12 +64,13 @@ def _quote(value: str) -> str:
     return f'"{escaped}"'
 
 
-class Expr:
+class Expr(ABC):
     """Base of every node; `type` is what the node evaluates to."""
 
     @property
+    @abstractmethod
     def type(self) -> ValueType:
-        raise NotImplementedError
+        """What the node evaluates to."""
 
 
 @dataclass(frozen=True)
