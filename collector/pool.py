@@ -4,6 +4,9 @@ A target is due once per interval, at `k * interval + offset` where the offset c
 stable hash of (job, url) — the same spreading Prometheus does — so a few hundred targets
 do not all fire in the same second. A target still running is never started again, and a
 slow or hanging one holds one worker at most until its own timeout.
+
+Workers fetch and parse in parallel; their writes go through a GroupWriter, so the scrapes
+that finish while one transaction runs are written together in the next.
 """
 
 from __future__ import annotations
@@ -20,9 +23,16 @@ from functools import partial
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from collector.config import ScrapeConfig
+from collector.config import JobConfig, ScrapeConfig
 from collector.models import Target
-from collector.scrape import ScrapeOutcome, SeriesMemo, TargetSpec, scrape_target
+from collector.scrape import (
+    Collected,
+    ScrapeOutcome,
+    SeriesMemo,
+    TargetSpec,
+    collect,
+    store_scrapes,
+)
 from collector.storage import mark_stale, write_lock
 from core.clock import to_ms
 from core.db import reading
@@ -42,6 +52,47 @@ def slot_of(now_ms: int, interval_ms: int, offset: int) -> int:
     return (now_ms - offset) // max(interval_ms, 1)
 
 
+class GroupWriter:
+    """Group commit: a scrape that is ready to be written queues, and whoever holds the
+    writer's lock writes everything queued in one transaction (store_scrapes).
+
+    A scrape whose turn comes finds its work done by the previous writer or does it,
+    with those queued behind it. If a shared transaction fails, each scrape of it is
+    written alone, so one bad target never costs another its samples.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._queue: list[Collected] = []
+        self._queue_lock = threading.Lock()
+        self._writer_lock = threading.Lock()
+
+    def write(self, item: Collected) -> ScrapeOutcome:
+        with self._queue_lock:
+            self._queue.append(item)
+        with self._writer_lock:
+            with self._queue_lock:
+                batch, self._queue = self._queue, []
+            if batch:
+                self._write(batch)
+        if item.failure is not None:
+            raise item.failure
+        return item.outcome
+
+    def _write(self, batch: list[Collected]) -> None:
+        try:
+            store_scrapes(self.engine, batch)
+        except Exception as exc:
+            if len(batch) == 1:
+                batch[0].failure = exc
+                return
+            for item in batch:
+                try:
+                    store_scrapes(self.engine, [item])
+                except Exception as alone:
+                    item.failure = alone
+
+
 @dataclass
 class ScrapePool:
     engine: Engine
@@ -53,6 +104,10 @@ class ScrapePool:
     running: dict[int, Future[ScrapeOutcome]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _executor: ThreadPoolExecutor | None = None
+    writer: GroupWriter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.writer = GroupWriter(self.engine)
 
     @property
     def executor(self) -> ThreadPoolExecutor:
@@ -94,11 +149,14 @@ class ScrapePool:
     def submit(self, target: TargetSpec) -> Future[ScrapeOutcome]:
         memo = self.memos.setdefault(target.id, SeriesMemo())
         job = self.config.job(target.job)
-        future = self.executor.submit(scrape_target, self.engine, target, job, memo, self.clock)
+        future = self.executor.submit(self._scrape, target, job, memo)
         with self._lock:
             self.running[target.id] = future
         future.add_done_callback(partial(self._finished, target.id))
         return future
+
+    def _scrape(self, target: TargetSpec, job: JobConfig, memo: SeriesMemo) -> ScrapeOutcome:
+        return self.writer.write(collect(target, job, memo, self.clock))
 
     def _finished(self, target_id: int, future: Future[ScrapeOutcome]) -> None:
         with self._lock:

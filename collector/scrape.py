@@ -1,19 +1,25 @@
-"""One scrape of one target: fetch like Prometheus, parse, relabel, store, record the outcome."""
+"""One scrape of one target: fetch like Prometheus, parse, relabel, store, record the outcome.
+
+A scrape is two steps: `collect` (fetch and parse, no database) and `store_scrapes`, which
+writes any number of collected scrapes in one transaction -- the scrape pool hands it
+whatever finished while the previous write ran, so commits and status rows are shared.
+"""
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import repeat
 
-from sqlalchemy import Connection, insert, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.engine import Engine
 
 from collector.config import JobConfig
 from collector.errors import ParseError, ScrapeError
-from collector.exposition import Exposition, parse
+from collector.exposition import Exposition, format_of, parse, split_known
 from collector.fetch import fetch
 from collector.models import Health, ScrapeRun, Target
 from collector.relabel import relabel
@@ -23,7 +29,8 @@ from collector.storage import (
     insert_samples,
     mark_seen,
     mark_stale,
-    write_lock,
+    sample_transaction,
+    series_generation,
 )
 from collector.targets import target_labels
 from core.clock import to_ms
@@ -66,6 +73,7 @@ class SeriesMemo:
     live: set[int] = field(default_factory=set)
     synthetic_ids: list[int] = field(default_factory=list)
     fingerprint: str = ""
+    generation: int = 0  # storage.series_generation the ids were read under
 
     def reset_if_changed(self, fingerprint: str) -> None:
         """Forget everything when the target's labels or relabel rules changed."""
@@ -73,6 +81,12 @@ class SeriesMemo:
             self.ids.clear()
             self.synthetic_ids = []
             self.fingerprint = fingerprint
+
+    def forget(self) -> None:
+        """After a rollback: the ids may name series that were never committed."""
+        self.ids.clear()
+        self.synthetic_ids = []
+        self.live = set()
 
 
 @dataclass
@@ -119,6 +133,174 @@ def _fingerprint(target: TargetSpec, job: JobConfig) -> str:
     return json.dumps([target.labels, repr(job.metric_relabel), job.honor_labels], sort_keys=True)
 
 
+@dataclass
+class Collected:
+    """A fetched and parsed scrape, waiting to be written (see store_scrapes).
+
+    Either `known` holds (series id or None, value) of every sample -- the steady state,
+    read by split_known from the memo -- or `exposition` holds the parsed body, or the
+    outcome has an error. `failure` is set by a writer whose transaction failed.
+    """
+
+    target: TargetSpec
+    job: JobConfig
+    memo: SeriesMemo
+    outcome: ScrapeOutcome
+    body: str = ""
+    content_type: str | None = None
+    exposition: Exposition | None = None
+    known: tuple[list[int | None], list[float]] | None = None
+    failure: BaseException | None = None
+
+    @property
+    def scrape_ms(self) -> int:
+        return to_ms(self.outcome.started_at)
+
+
+def collect(
+    target: TargetSpec, job: JobConfig, memo: SeriesMemo, clock: Callable[[], datetime]
+) -> Collected:
+    """Fetch and parse one target, touching no database; a failure of the target is kept
+    in the outcome (up=0), not raised. scrape_duration_seconds is this part, as in
+    Prometheus (the time the scrape took, not the time its samples waited to be written)."""
+    started_at = clock()
+    t0 = time.perf_counter()
+    item = Collected(target, job, memo, ScrapeOutcome(target.id, started_at, 0.0))
+    memo.reset_if_changed(_fingerprint(target, job))
+    try:
+        item.body, item.content_type = fetch(
+            target.url,
+            timeout_s=target.timeout_s,
+            body_limit_bytes=job.body_limit_bytes,
+            headers=job.headers,
+            basic_auth=job.basic_auth,
+        )
+        if memo.ids and format_of(item.content_type) == "text":
+            item.known = split_known(item.body, memo.ids)
+        if item.known is not None:
+            item.outcome.scraped = len(item.known[1])
+        else:
+            item.exposition = parse(item.body, item.content_type, known=memo.ids)
+            item.outcome.scraped = len(item.exposition.samples)
+    except (ScrapeError, ParseError) as exc:
+        item.outcome.error = f"parse error: {exc}" if isinstance(exc, ParseError) else str(exc)
+    item.outcome.duration_s = time.perf_counter() - t0
+    return item
+
+
+def store_scrapes(engine: Engine, batch: Sequence[Collected]) -> None:
+    """Write collected scrapes -- samples, synthetic series, staleness, target status and
+    scrape runs -- in one transaction, with one INSERT of all their samples.
+
+    Limits are checked per target before its samples are kept, so a refused scrape leaves
+    no samples. Raises when the transaction fails; the caches of every scrape in the batch
+    are forgotten then, since the rollback may have dropped series they hold ids of.
+    """
+    rows: list[tuple[int, int, float]] = []
+    try:
+        with sample_transaction(engine) as conn:
+            generation = series_generation(engine)  # read under the write lock
+            live = _present(conn, batch)
+            for item in live:
+                _store_one(conn, item, generation, rows)
+            insert_samples(conn, rows, recent=True)
+            if live:
+                _record(conn, live)
+    except Exception:
+        for item in batch:
+            item.memo.forget()
+        forget_series_ids(engine)
+        raise
+
+
+def scrape_target(
+    engine: Engine,
+    target: TargetSpec,
+    job: JobConfig,
+    memo: SeriesMemo,
+    clock: Callable[[], datetime],
+) -> ScrapeOutcome:
+    """Scrape one target and store everything, including the synthetic series, in one
+    transaction; a failure of the target itself is recorded (up=0, last_error), not raised."""
+    item = collect(target, job, memo, clock)
+    store_scrapes(engine, [item])
+    return item.outcome
+
+
+def _present(conn: Connection, batch: Sequence[Collected]) -> list[Collected]:
+    """The scrapes whose target still exists. One removed while it was being scraped gets
+    nothing written (sample_transaction does not check foreign keys on SQLite)."""
+    targets = Target.__table__  # type: ignore[attr-defined]
+    wanted = [item.target.id for item in batch]
+    found = set(conn.execute(select(targets.c.id).where(targets.c.id.in_(wanted))).scalars())
+    for item in batch:
+        if item.target.id not in found:
+            item.outcome.error = "the target was removed while it was being scraped"
+    return [item for item in batch if item.target.id in found]
+
+
+def _store_one(
+    conn: Connection, item: Collected, generation: int, rows: list[tuple[int, int, float]]
+) -> None:
+    memo, outcome = item.memo, item.outcome
+    if memo.generation != generation:  # series were deleted or rolled back since
+        memo.ids.clear()
+        memo.synthetic_ids = []
+        memo.generation = generation
+        if item.known is not None:  # read with ids that are gone: parse it after all
+            item.known = None
+            try:
+                item.exposition = parse(item.body, item.content_type)
+            except ParseError as exc:  # (split_known took it, so the parser should too)
+                outcome.error = f"parse error: {exc}"
+    if outcome.error is None:
+        try:  # ingest checks its limits before it keeps anything
+            if item.known is not None:
+                outcome.post_relabel = _ingest_known(conn, item, rows)
+            else:
+                assert item.exposition is not None
+                outcome.post_relabel, outcome.series_added = ingest(
+                    conn, item.target, item.job, item.exposition, item.scrape_ms, memo,
+                    outcome.started_at, rows,
+                )  # fmt: skip
+        except ScrapeError as exc:
+            outcome.error = str(exc)
+    if outcome.error is not None and memo.live:
+        mark_stale(conn, memo.live, outcome.started_at)  # a failed scrape: all its series
+        memo.live = set()
+    if not memo.synthetic_ids:
+        items = [(name, item.target.labels, "gauge") for name in SYNTHETIC]
+        memo.synthetic_ids, _ = ensure_series(conn, items, item.target.id, outcome.started_at)
+    values = (
+        1.0 if outcome.up else 0.0,
+        outcome.duration_s,
+        float(outcome.scraped),
+        float(outcome.post_relabel),
+        float(outcome.series_added),
+    )
+    rows.extend(zip(memo.synthetic_ids, repeat(item.scrape_ms), values))
+
+
+def _ingest_known(conn: Connection, item: Collected, rows: list[tuple[int, int, float]]) -> int:
+    """ingest() for a body whose every series the memo knows: no series work at all."""
+    assert item.known is not None
+    ids, values = item.known
+    if None in ids:  # series dropped by metric_relabel_configs
+        kept = [(sid, v) for sid, v in zip(ids, values, strict=True) if sid is not None]
+        ids, values = [sid for sid, _ in kept], [v for _, v in kept]
+    if item.job.sample_limit and len(ids) > item.job.sample_limit:
+        raise ScrapeError(f"sample_limit exceeded: {len(ids)} samples > {item.job.sample_limit}")
+    rows.extend(zip(ids, repeat(item.scrape_ms), values))  # type: ignore[arg-type]
+    _track_liveness(conn, item.memo, set(ids), item.outcome.started_at)  # type: ignore[arg-type]
+    return len(ids)
+
+
+def _track_liveness(conn: Connection, memo: SeriesMemo, current: set[int], now: datetime) -> None:
+    mark_stale(conn, memo.live - current, now)
+    mark_seen(conn, current - memo.live, now)
+    memo.live = current
+
+
 def ingest(
     conn: Connection,
     target: TargetSpec,
@@ -127,12 +309,13 @@ def ingest(
     scrape_ms: int,
     memo: SeriesMemo,
     now: datetime,
+    rows: list[tuple[int, int, float]],
 ) -> tuple[int, int]:
-    """Store a parsed exposition for a target; (samples kept after relabelling, series added).
+    """Resolve a parsed exposition's series (creating new ones) and add its samples to
+    `rows`; (samples kept after relabelling, series added).
 
     Limits are checked before anything is written, so a refused scrape leaves no trace.
     """
-    memo.reset_if_changed(_fingerprint(target, job))
     ids = memo.ids
     new_keys, new_items = _unknown_series(exposition, target, job, ids)
     if job.sample_limit:
@@ -144,18 +327,15 @@ def ingest(
     if new_items:
         new_ids, added = ensure_series(conn, new_items, target.id, now)
         ids.update(zip(new_keys, new_ids, strict=True))
-    rows = []
+    kept = []
     for sample, key in zip(exposition.samples, exposition.keys, strict=True):
         sid = ids[key]
         if sid is not None:
             ts = scrape_ms if sample.timestamp_ms is None else sample.timestamp_ms
-            rows.append((sid, ts, sample.value))
-    insert_samples(conn, rows, recent=True)
-    current = {sid for sid, _, _ in rows}
-    mark_stale(conn, memo.live - current, now)
-    mark_seen(conn, current - memo.live, now)
-    memo.live = current
-    return len(rows), added
+            kept.append((sid, ts, sample.value))
+    rows.extend(kept)
+    _track_liveness(conn, memo, {sid for sid, _, _ in kept}, now)
+    return len(kept), added
 
 
 def _unknown_series(
@@ -192,92 +372,36 @@ SYNTHETIC = (
 )
 
 
-def scrape_target(
-    engine: Engine,
-    target: TargetSpec,
-    job: JobConfig,
-    memo: SeriesMemo,
-    clock: Callable[[], datetime],
-) -> ScrapeOutcome:
-    """Scrape one target and store everything, including the synthetic series, in one
-    transaction; a failure of the target itself is recorded (up=0, last_error), not raised."""
-    started_at = clock()
-    scrape_ms = to_ms(started_at)
-    t0 = time.perf_counter()
-    outcome = ScrapeOutcome(target.id, started_at, 0.0)
-    exposition: Exposition | None = None
-    memo.reset_if_changed(_fingerprint(target, job))
-    try:
-        body, content_type = fetch(
-            target.url,
-            timeout_s=target.timeout_s,
-            body_limit_bytes=job.body_limit_bytes,
-            headers=job.headers,
-            basic_auth=job.basic_auth,
-        )
-        exposition = parse(body, content_type, known=memo.ids)
-        outcome.scraped = len(exposition.samples)
-    except (ScrapeError, ParseError) as exc:
-        outcome.error = f"parse error: {exc}" if isinstance(exc, ParseError) else str(exc)
-    try:
-        with write_lock(engine), engine.begin() as conn:
-            if exposition is not None:
-                try:  # ingest checks its limits before it writes anything
-                    outcome.post_relabel, outcome.series_added = ingest(
-                        conn, target, job, exposition, scrape_ms, memo, started_at
-                    )
-                except ScrapeError as exc:
-                    outcome.error = str(exc)
-            if outcome.error is not None and memo.live:
-                mark_stale(conn, memo.live, started_at)  # a failed scrape: all its series
-                memo.live = set()
-            outcome.duration_s = time.perf_counter() - t0
-            _record(conn, target, outcome, scrape_ms, memo)
-    except Exception:
-        # the rollback may have dropped series whose ids the caches now hold
-        memo.ids.clear()
-        memo.synthetic_ids = []
-        memo.live = set()
-        forget_series_ids(engine)
-        raise
-    return outcome
-
-
-def _record(
-    conn: Connection, target: TargetSpec, outcome: ScrapeOutcome, scrape_ms: int, memo: SeriesMemo
-) -> None:
-    """Synthetic series as Prometheus writes them, the target's status, and a scrape_run."""
-    values = (
-        1.0 if outcome.up else 0.0,
-        outcome.duration_s,
-        float(outcome.scraped),
-        float(outcome.post_relabel),
-        float(outcome.series_added),
-    )
-    if not memo.synthetic_ids:
-        items = [(name, target.labels, "gauge") for name in SYNTHETIC]
-        memo.synthetic_ids, _ = ensure_series(conn, items, target.id, outcome.started_at)
-    rows = [(sid, scrape_ms, v) for sid, v in zip(memo.synthetic_ids, values, strict=True)]
-    insert_samples(conn, rows, recent=True)
+def _record(conn: Connection, batch: Sequence[Collected]) -> None:
+    """Each target's status and a scrape_run row per scrape: one executemany each."""
     targets = Target.__table__  # type: ignore[attr-defined]
     conn.execute(
         update(targets)
-        .where(targets.c.id == target.id)
+        .where(targets.c.id == bindparam("target_id"))
         .values(
-            health=(Health.UP if outcome.up else Health.DOWN).value,
-            last_scrape_at=outcome.started_at,
-            last_duration_s=outcome.duration_s,
-            last_samples=outcome.post_relabel,
-            last_error=outcome.error,
-        )
+            health=bindparam("health"),
+            last_scrape_at=bindparam("started_at"),
+            last_duration_s=bindparam("duration_s"),
+            last_samples=bindparam("samples"),
+            last_error=bindparam("error"),
+        ),
+        [dict(_run_row(item.outcome), health=_health(item.outcome)) for item in batch],
     )
     conn.execute(
         insert(ScrapeRun.__table__),  # type: ignore[attr-defined]
-        {
-            "target_id": target.id,
-            "started_at": outcome.started_at,
-            "duration_s": outcome.duration_s,
-            "samples": outcome.post_relabel,
-            "error": outcome.error,
-        },
+        [_run_row(item.outcome) for item in batch],
     )
+
+
+def _health(outcome: ScrapeOutcome) -> str:
+    return (Health.UP if outcome.up else Health.DOWN).value
+
+
+def _run_row(outcome: ScrapeOutcome) -> dict[str, object]:
+    return {
+        "target_id": outcome.target_id,
+        "started_at": outcome.started_at,
+        "duration_s": outcome.duration_s,
+        "samples": outcome.post_relabel,
+        "error": outcome.error,
+    }

@@ -2,6 +2,7 @@
 
 - `parse_text(body)`: Prometheus text format 0.0.4 (and quoted UTF-8 names of 1.0.0)
 - `parse_openmetrics(body)`: OpenMetrics 1.0
+- `split_known(body, known)`: the scraper's shortcut for a text body of known series
 - `parse(body, content_type)`: picks one as Prometheus does (OpenMetrics only when the
   server says `application/openmetrics-text`; anything else is read as the text format)
 """
@@ -13,7 +14,7 @@ from collections.abc import Container
 from collector.errors import ParseError
 from collector.exposition.model import Exemplar, Exposition, Family, Sample
 from collector.exposition.openmetrics import parse_openmetrics
-from collector.exposition.text import parse_text
+from collector.exposition.text import parse_text, split_known
 
 OPENMETRICS_TYPE = "application/openmetrics-text"
 TEXT_TYPE = "text/plain"
@@ -28,6 +29,7 @@ __all__ = [
     "parse",
     "parse_openmetrics",
     "parse_text",
+    "split_known",
 ]
 
 

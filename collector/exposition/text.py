@@ -11,7 +11,10 @@ error. Samples with the same label block share one labels dict: treat labels as 
 from __future__ import annotations
 
 import re
-from collections.abc import Container
+from collections.abc import Container, Mapping
+from itertools import compress, repeat
+from operator import eq, not_
+from typing import TypeVar
 
 from collector.errors import ParseError
 from collector.exposition.model import Exposition, Family, Sample
@@ -36,6 +39,8 @@ FAST_LINE = re.compile(
 FAST_META = re.compile(r"# (HELP|TYPE) ([a-zA-Z_:][a-zA-Z0-9_:]*)(?: (.*))?")
 PAIR = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="([^"\\]*)"')
 _UNPARSED: dict[str, str] = {}
+_MISSING = object()
+T = TypeVar("T")
 TEXT_TYPES = {
     "counter": "counter",
     "gauge": "gauge",
@@ -93,6 +98,48 @@ def parse_text(body: str, known: Container[str] = ()) -> Exposition:
         add_sample(new_tuple(Sample, (name, labels, value, ts, None)))
     out.families = list(families.values())
     return out
+
+
+def split_known(body: str, known: Mapping[str, T]) -> tuple[list[T], list[float]] | None:
+    """The scraper's steady state: (known[series], value) of every sample, or None.
+
+    When every sample line is `<series> <value>` with its series text in `known` (one space:
+    no timestamp, no space inside the braces) and every comment is plainly valid, the body
+    needs no parsing beyond splits, dictionary lookups and float() over whole lists, all
+    at C speed (Prometheus's scrape cache skips the label parsing the same way). None
+    means some line needs the parser: an unknown series, another shape, a bad value or
+    metadata line; parse_text then reads the body and names the line of any error.
+    """
+    lines = body.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    is_comment = list(map(str.startswith, lines, repeat("#")))
+    if not all(map(_plain_comment, compress(lines, is_comment))):
+        return None
+    samples = list(compress(lines, map(not_, is_comment)))
+    if not samples or not all(map(eq, map(str.count, samples, repeat(" ")), repeat(1))):
+        return None
+    tokens = " ".join(samples).split(" ")
+    value_tokens = tokens[1::2]
+    if "_" in " ".join(value_tokens):  # Python-only digit grouping; Go's ParseFloat refuses it
+        return None
+    ids = list(map(known.get, tokens[0::2], repeat(_MISSING)))
+    if _MISSING in ids:
+        return None
+    try:
+        values = list(map(float, value_tokens))
+    except ValueError:
+        return None
+    return ids, values  # type: ignore[return-value]  # _MISSING was ruled out above
+
+
+def _plain_comment(line: str) -> bool:
+    """A comment parse_text would accept as it is: an ordinary one, HELP, or a known TYPE."""
+    keyword = line[1:].lstrip(" \t").partition(" ")[0]
+    if keyword not in ("HELP", "TYPE"):
+        return True
+    m = FAST_META.fullmatch(line)
+    return m is not None and (m.group(1) == "HELP" or (m.group(3) or "").strip() in TEXT_TYPES)
 
 
 def _parse_with_known(body: str, known: Container[str]) -> Exposition:
