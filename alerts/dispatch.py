@@ -33,7 +33,7 @@ from alerts.grouping import (
     DispatchContext,
     due_groups,
     flush_group,
-    insert_ignore,
+    insert_if_new,
     route_alerts,
 )
 from alerts.notification_models import (
@@ -222,7 +222,7 @@ def _update_receiver_state(
 ) -> None:
     # Insert-or-ignore then one UPDATE: two workers finishing at once neither collide on
     # the insert nor lose a failure count.
-    insert_ignore(
+    insert_if_new(
         session,
         ReceiverState.__table__,  # type: ignore[attr-defined]
         {"name": receiver, "last_permanent": False, "consecutive_failures": 0},

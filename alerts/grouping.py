@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from alerts.models import Alert, AlertSource, AlertState, canonical_json
@@ -38,6 +37,7 @@ from alerts.payloads import labelset_string, summarize, webhook_payload
 from alerts.receivers import NotifyConfig, ReceiverConfig, ReceiverKind, Route
 from alerts.silences import active_silences, silence_for
 from core.clock import as_utc
+from core.db import insert_ignore
 
 TARGET_DOWN_ALERT = "TargetDown"
 RESEND_RESOLVED = timedelta(minutes=15)
@@ -175,10 +175,9 @@ def route_alerts(session: Session, ctx: DispatchContext, now: datetime) -> int:
     return touched
 
 
-def insert_ignore(session: Session, table: object, values: dict[str, object]) -> int:
-    dialect = session.get_bind().dialect.name
-    module = postgresql if dialect == "postgresql" else sqlite
-    stmt = module.insert(table).values(**values).on_conflict_do_nothing()
+def insert_if_new(session: Session, table: object, values: dict[str, object]) -> int:
+    """Insert one row unless it hits a unique key; 1 if it was inserted, else 0."""
+    stmt = insert_ignore(session, table).values(**values)
     return int(session.execute(stmt).rowcount or 0)  # type: ignore[attr-defined]
 
 
@@ -201,7 +200,7 @@ def _ensure_group(
 ) -> int:
     key, digest, group_labels = _identity(route, receiver, labels)
     timers = timers_for(route, receiver)
-    insert_ignore(
+    insert_if_new(
         session,
         NotifyGroup.__table__,  # type: ignore[attr-defined]
         {
@@ -225,7 +224,7 @@ def _ensure_group(
 
 
 def _ensure_member(session: Session, group_id: int, alert_id: int) -> int:
-    return insert_ignore(
+    return insert_if_new(
         session,
         NotifyMember.__table__,  # type: ignore[attr-defined]
         {"group_id": group_id, "alert_id": alert_id},

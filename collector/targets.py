@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 from collector.config import ScrapeConfig, StaticTarget, parse_target_groups
 from collector.errors import ScrapeConfigError, TargetConflict, TargetError, TargetNotFound
 from collector.models import Health, Target, TargetSource
-from collector.storage import insert_ignore
+from core.db import insert_ignore
 
 log = logging.getLogger(__name__)
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.types import DateTime, TypeDecorator
 from sqlmodel import Session, create_engine
@@ -43,6 +44,21 @@ def engine_from_settings(settings: Settings) -> Engine:
 def reading(engine: Engine) -> Engine:
     """The same engine for transactions that only read (no write lock taken on SQLite)."""
     return engine.execution_options(**{READ_ONLY_OPTION: True})
+
+
+def insert_ignore(
+    bind: Session | Connection, table: Any, index_elements: Sequence[str] | None = None
+) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING in the bind's dialect (SQLite or PostgreSQL): how
+    writes stay idempotent without check-then-insert races. `index_elements` names the
+    unique key to skip on (None: any); add .values(...) and .returning(...) as needed."""
+    return dialect_insert(bind)(table).on_conflict_do_nothing(index_elements=index_elements)
+
+
+def dialect_insert(bind: Session | Connection) -> Any:
+    """The bind's dialect's `insert` (SQLite or PostgreSQL), the one with ON CONFLICT."""
+    name = bind.dialect.name if isinstance(bind, Connection) else bind.get_bind().dialect.name
+    return postgresql.insert if name == "postgresql" else sqlite.insert
 
 
 def _sqlite_begin(conn: Connection) -> None:

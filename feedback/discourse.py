@@ -25,9 +25,9 @@ from datetime import datetime
 from typing import Any
 
 import nh3
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
+from core.db import insert_ignore
 from feedback.analysis import Analyser
 from feedback.analysis_models import SourceState, WebhookEvent
 from feedback.errors import SignatureError, SourcePayloadError, UnknownSourceError
@@ -270,11 +270,9 @@ def handle_webhook(
 def _record_event(session: Session, source: str, event_id: str, event: str, now: datetime) -> bool:
     """Insert-or-ignore the delivery's id; False when it was recorded before."""
     table = WebhookEvent.__table__  # type: ignore[attr-defined]
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     stmt = (
-        insert(table)
+        insert_ignore(session, table, ["source", "event_id"])
         .values(source=source, event_id=event_id, event_type=event[:80] or None, received_at=now)
-        .on_conflict_do_nothing(index_elements=["source", "event_id"])
         .returning(table.c.id)
     )
     return session.execute(stmt).first() is not None

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from core.clock import as_utc
+from core.db import insert_ignore
 from feedback.analysis import Analyser
 from feedback.models import Feedback, FeedbackKind
 
@@ -173,12 +173,8 @@ def _insert_or_ignore(session: Session, rows: list[dict[str, Any]]) -> list[tupl
     if not rows:
         return []
     table = Feedback.__table__  # type: ignore[attr-defined]
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = (
-        insert(table)
-        .on_conflict_do_nothing(index_elements=["source", "external_id"])
-        .returning(table.c.id, table.c.source, table.c.external_id)
+    stmt = insert_ignore(session, table, ["source", "external_id"]).returning(
+        table.c.id, table.c.source, table.c.external_id
     )
     # Parameters passed separately: SQLAlchemy batches them ("insertmanyvalues") with one
     # cached statement instead of compiling a new multi-row VALUES clause per call.

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
 from core.clock import as_utc
+from core.db import insert_ignore
 from feedback.analysis import Analyser
 from feedback.analysis_models import SourceState
 from feedback.discourse import poll_discourse
@@ -46,12 +46,7 @@ class PollReport:
 def state_for(session: Session, name: str) -> SourceState:
     """The source's state row, created on first use (insert-or-ignore: safe with two workers)."""
     table = SourceState.__table__  # type: ignore[attr-defined]
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    session.execute(
-        insert(table)
-        .values(source=name, items_total=0)
-        .on_conflict_do_nothing(index_elements=["source"])
-    )
+    session.execute(insert_ignore(session, table, ["source"]).values(source=name, items_total=0))
     return session.exec(select(SourceState).where(SourceState.source == name)).one()
 
 

@@ -14,9 +14,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, exists
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
+from core.db import insert_ignore
 from feedback.analysis import Analyser
 from feedback.errors import ValidationError
 from feedback.forms import validate_email
@@ -181,12 +181,8 @@ def _insert_responses(session: Session, survey: Survey, items: list[NewResponse]
     ]
     if not rows:
         return {}
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = (
-        insert(table)
-        .on_conflict_do_nothing(index_elements=["survey_id", "external_id"])
-        .returning(table.c.id, table.c.external_id)
+    stmt = insert_ignore(session, table, ["survey_id", "external_id"]).returning(
+        table.c.id, table.c.external_id
     )
     # parameters apart from the statement: batched by SQLAlchemy, compiled once (cached)
     return {ext: rid for rid, ext in session.execute(stmt, rows).all()}

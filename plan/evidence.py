@@ -9,12 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import func
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
+from core.db import dialect_insert, insert_ignore
 from plan.errors import ItemError
 from plan.models import Evidence, EvidenceKind, Item
 from plan.scoring import BudgetState, EvidenceFacts
@@ -41,11 +40,6 @@ class NewEvidence:
     sentiment: float | None = None
 
 
-def _insert(session: Session) -> Any:
-    dialect = session.get_bind().dialect.name
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
-
-
 def add_evidence(
     session: Session, item_id: int, pieces: Iterable[NewEvidence], now: datetime
 ) -> int:
@@ -64,9 +58,8 @@ def add_evidence(
     added = 0
     for start in range(0, len(rows), INSERT_CHUNK):
         stmt = (
-            _insert(session)(Evidence)
+            insert_ignore(session, Evidence, ["item_id", "kind", "ref_id"])
             .values(rows[start : start + INSERT_CHUNK])
-            .on_conflict_do_nothing(index_elements=["item_id", "kind", "ref_id"])
             .returning(Evidence.id)
         )
         # RETURNING lists only the rows really inserted, on SQLite and PostgreSQL alike.
@@ -96,7 +89,7 @@ def refresh_evidence(session: Session, item_id: int, piece: NewEvidence, now: da
         )
     ).first()
     # The write is an upsert, so a concurrent writer cannot make it fail or duplicate.
-    stmt = _insert(session)(Evidence).values(**row)
+    stmt = dialect_insert(session)(Evidence).values(**row)
     session.execute(
         stmt.on_conflict_do_update(index_elements=["item_id", "kind", "ref_id"], set_=changing)
     )

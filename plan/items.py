@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
+from core.db import insert_ignore
 from plan.config import PlanConfig
 from plan.errors import ItemError, ItemNotFound
 from plan.evidence import budget_states, evidence_of, facts
@@ -184,12 +184,7 @@ def open_item_for(
             "created_at": now,
             "updated_at": now,
         }
-        insert = (
-            postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-        )
-        session.execute(
-            insert(Item).values(**row).on_conflict_do_nothing(index_elements=["origin_key"])
-        )
+        session.execute(insert_ignore(session, Item, ["origin_key"]).values(**row))
         item = session.exec(select(Item).where(Item.origin_key == origin_key)).one()
         item = follow_merges(session, item)
         if item.status == ItemStatus.DECLINED.value:
