@@ -56,6 +56,9 @@ class Target(SQLModel, table=True):
     last_duration_s: float | None = Field(default=None, sa_column=Column(Float()))
     last_samples: int | None = Field(default=None, sa_column=Column(Integer()))
     last_error: str | None = Field(default=None, sa_column=Column(Text()))
+    # Start of the next interval slot nobody has claimed yet: a worker scrapes the target
+    # only after moving this forward with an atomic UPDATE (see collector.pool).
+    next_scrape_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
 
 
 class Series(SQLModel, table=True):

@@ -2,8 +2,10 @@
 
 A target is due once per interval, at `k * interval + offset` where the offset comes from a
 stable hash of (job, url) — the same spreading Prometheus does — so a few hundred targets
-do not all fire in the same second. A target still running is never started again, and a
-slow or hanging one holds one worker at most until its own timeout.
+do not all fire in the same second. A process scrapes a slot only after claiming it in the
+database (claim_slot), so several workers on one PostgreSQL share the targets and never
+scrape one twice. A target still running here is never started again, and a slow or
+hanging one holds one worker at most until its own timeout.
 
 Workers fetch and parse in parallel; their writes go through a GroupWriter, so the scrapes
 that finish while one transaction runs are written together in the next.
@@ -20,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 
+from sqlalchemy import Connection, or_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -34,7 +37,7 @@ from collector.scrape import (
     store_scrapes,
 )
 from collector.storage import mark_stale, write_lock
-from core.clock import to_ms
+from core.clock import from_ms, to_ms
 from core.db import reading
 
 log = logging.getLogger(__name__)
@@ -50,6 +53,37 @@ def offset_ms(job: str, url: str, interval_ms: int) -> int:
 def slot_of(now_ms: int, interval_ms: int, offset: int) -> int:
     """Index of the interval slot `now` is in; a target is due when its slot advances."""
     return (now_ms - offset) // max(interval_ms, 1)
+
+
+def claim_slot(
+    conn: Connection, target_id: int, now_ms: int, next_ms: int, *, arm_only: bool
+) -> bool:
+    """Take the target's current slot for this process: True means scrape it now.
+
+    One atomic UPDATE moves next_scrape_at to the start of the next slot, only if the
+    current slot is free: no claim yet, a claim that is due, or one further away than a
+    slot (the interval was shortened). Two workers may race for it; the database lets
+    exactly one UPDATE match (PostgreSQL re-checks the WHERE after a concurrent commit).
+    A target never claimed is only armed for its next slot when arm_only is set, so new
+    targets start at their offset instead of all at once.
+    """
+    targets = Target.__table__  # type: ignore[attr-defined]
+    column = targets.c.next_scrape_at
+    free = or_(column.is_(None), column <= from_ms(now_ms), column > from_ms(next_ms))
+    if arm_only:
+        armed = conn.execute(
+            update(targets)
+            .where(targets.c.id == target_id, column.is_(None))
+            .values(next_scrape_at=from_ms(next_ms))
+        ).rowcount
+        if armed:
+            return False
+    claimed = conn.execute(
+        update(targets)
+        .where(targets.c.id == target_id, free)
+        .values(next_scrape_at=from_ms(next_ms))
+    ).rowcount
+    return bool(claimed == 1)
 
 
 class GroupWriter:
@@ -100,7 +134,7 @@ class ScrapePool:
     clock: Callable[[], datetime]
     max_workers: int = DEFAULT_WORKERS
     memos: dict[int, SeriesMemo] = field(default_factory=dict)
-    last_slot: dict[int, tuple[int, int]] = field(default_factory=dict)
+    seen: set[int] = field(default_factory=set)
     running: dict[int, Future[ScrapeOutcome]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _executor: ThreadPoolExecutor | None = None
@@ -116,35 +150,47 @@ class ScrapePool:
         return self._executor
 
     def due_targets(self, now: datetime, *, first_now: bool = False) -> list[TargetSpec]:
-        """Enabled targets whose slot advanced since their last start and are not running.
+        """Enabled targets whose slot came, that this process claimed and is not running.
 
-        A target seen for the first time waits for its offset, unless first_now is set.
+        A target never claimed before waits for its offset, unless first_now is set.
         """
         now_ms = to_ms(now)
         with Session(reading(self.engine)) as session:
-            targets = list(session.exec(select(Target).where(col(Target.enabled).is_(True))))
-        present = {t.id for t in targets}
-        for gone in [tid for tid in self.last_slot if tid not in present]:
-            self.last_slot.pop(gone, None)  # removed or paused: its series go stale
+            targets = list(
+                session.exec(
+                    select(Target).where(col(Target.enabled).is_(True)).order_by(col(Target.id))
+                )
+            )
+        self._forget_gone({t.id for t in targets if t.id is not None}, now)
+        wanted: list[tuple[Target, int]] = []
+        for t in targets:
+            assert t.id is not None
+            self.seen.add(t.id)
+            if t.id in self.running:
+                continue  # its next slot stays unclaimed: whoever is free takes it
+            interval_ms = int(t.interval_s * 1000)
+            offset = offset_ms(t.job, t.url, interval_ms)
+            next_ms = (slot_of(now_ms, interval_ms, offset) + 1) * max(interval_ms, 1) + offset
+            claimed_ms = to_ms(t.next_scrape_at) if t.next_scrape_at is not None else None
+            if claimed_ms is not None and now_ms < claimed_ms <= next_ms:
+                continue  # this slot is taken (as read: the claim below decides)
+            wanted.append((t, next_ms))
+        if not wanted:
+            return []
+        with write_lock(self.engine), self.engine.begin() as conn:
+            return [
+                TargetSpec.of(t)
+                for t, next_ms in wanted
+                if claim_slot(conn, t.id, now_ms, next_ms, arm_only=not first_now)  # type: ignore[arg-type]
+            ]
+
+    def _forget_gone(self, present: set[int], now: datetime) -> None:
+        for gone in [tid for tid in self.seen if tid not in present]:
+            self.seen.discard(gone)  # removed or paused: its series go stale
             memo = self.memos.pop(gone, None)
             if memo is not None and memo.live and gone not in self.running:
                 with write_lock(self.engine), self.engine.begin() as conn:
                     mark_stale(conn, memo.live, now)
-        due = []
-        for t in targets:
-            assert t.id is not None
-            interval_ms = int(t.interval_s * 1000)
-            slot = slot_of(now_ms, interval_ms, offset_ms(t.job, t.url, interval_ms))
-            previous = self.last_slot.get(t.id)
-            if previous is None or previous[0] != interval_ms:
-                self.last_slot[t.id] = (interval_ms, slot if not first_now else slot - 1)
-                if not first_now:
-                    continue
-            if self.last_slot[t.id][1] >= slot or t.id in self.running:
-                continue
-            self.last_slot[t.id] = (interval_ms, slot)
-            due.append(TargetSpec.of(t))
-        return due
 
     def submit(self, target: TargetSpec) -> Future[ScrapeOutcome]:
         memo = self.memos.setdefault(target.id, SeriesMemo())

@@ -28,7 +28,10 @@ def collector_jobs(runtime: Runtime) -> list[JobSpec]:
     runner.collector_state(runtime)  # a bad scrape config stops the start with its message
     return [
         JobSpec("collector.targets", runner.sync_targets, runner.TARGET_SYNC_S),
-        JobSpec("collector.scrape", runner.scrape_due_targets, runner.SCRAPE_TICK_S),
+        # every worker ticks: each slot of a target is claimed in the database by one of them
+        JobSpec(
+            "collector.scrape", runner.scrape_due_targets, runner.SCRAPE_TICK_S, singleton=False
+        ),
         JobSpec("collector.rollups", runner.roll_up_and_retain, runner.ROLLUP_EVERY_S),
     ]
 

@@ -1,6 +1,7 @@
 """The scraper's steady state: known series read by split_known, scrapes written in groups."""
 
 import math
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -102,10 +103,9 @@ def test_a_pool_tick_writes_targets_together_and_keeps_each_ones_samples(engine)
             make_target(engine, srv.url(path), job=path.strip("/"))
         pool = ScrapePool(engine, ScrapeConfig(), utcnow, max_workers=4)
         try:
-            for _ in range(2):
-                outcomes = [f.result(timeout=30) for f in pool.tick(utcnow(), first_now=True)]
+            for tick_at in (utcnow(), utcnow() + timedelta(seconds=15)):  # two slots
+                outcomes = [f.result(timeout=30) for f in pool.tick(tick_at, first_now=True)]
                 assert all(o.up for o in outcomes) and len(outcomes) == 6
-                pool.last_slot.clear()
         finally:
             pool.shutdown()
     for i in range(6):
