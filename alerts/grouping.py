@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
-from alerts.models import Alert, AlertSource, AlertState, canonical_json
+from alerts.models import Alert, AlertSource, AlertState
 from alerts.notification_models import (
     Notification,
     NotificationAlert,
@@ -37,7 +37,7 @@ from alerts.payloads import labelset_string, summarize, webhook_payload
 from alerts.receivers import NotifyConfig, ReceiverConfig, ReceiverKind, Route
 from alerts.silences import active_silences, silence_for
 from core.clock import as_utc
-from core.db import insert_ignore
+from core.db import canonical_json, insert_ignore
 
 TARGET_DOWN_ALERT = "TargetDown"
 RESEND_RESOLVED = timedelta(minutes=15)

@@ -11,6 +11,7 @@ from sqlalchemy import Column, Float, ForeignKey, Index, Integer, String, Text, 
 from sqlmodel import Field, SQLModel
 
 from core.db import UTCDateTime
+from core.db import canonical_json as canonical_json  # alerts/ingest.py imports it from here
 
 
 class AlertSource(StrEnum):
@@ -25,11 +26,6 @@ class AlertState(StrEnum):
     PENDING = "pending"
     FIRING = "firing"
     RESOLVED = "resolved"
-
-
-def canonical_json(data: Any) -> str:
-    """JSON with sorted keys and no spaces: equal label sets give equal text."""
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 class Alert(SQLModel, table=True):

@@ -21,8 +21,9 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from alerts.errors import AlertNotFound, SilenceError
-from alerts.models import Silence, canonical_json
+from alerts.models import Silence
 from core.clock import as_utc
+from core.db import canonical_json
 
 LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 MAX_MATCHERS = 32

@@ -15,7 +15,8 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from alerts.errors import AlertNotFound
-from alerts.models import Alert, AlertEvent, AlertSource, AlertState, canonical_json
+from alerts.models import Alert, AlertEvent, AlertSource, AlertState
+from core.db import canonical_json
 
 DEFAULT_LIST_LIMIT = 200
 MAX_LIST_LIMIT = 1000

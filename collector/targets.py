@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 from collector.config import ScrapeConfig, StaticTarget, parse_target_groups
 from collector.errors import ScrapeConfigError, TargetConflict, TargetError, TargetNotFound
 from collector.models import Health, Target, TargetSource
-from core.db import insert_ignore
+from core.db import canonical_json, insert_ignore
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +61,6 @@ def validate(
         raise TargetError("timeout_s must be above 0 and at most interval_s")
 
 
-def _labels_json(labels: Mapping[str, str]) -> str:
-    return json.dumps(dict(sorted(labels.items())), separators=(",", ":"), ensure_ascii=False)
-
-
 def ensure_target(
     session: Session,
     *,
@@ -84,7 +80,7 @@ def ensure_target(
     values = {
         "job": job,
         "url": url,
-        "labels": _labels_json(labels),
+        "labels": canonical_json(labels),
         "interval_s": float(interval_s),
         "timeout_s": float(timeout_s),
         "source": TargetSource(source).value,
@@ -136,7 +132,7 @@ def create_target(
     target = Target(
         job=job,
         url=url,
-        labels=_labels_json(labels),
+        labels=canonical_json(labels),
         interval_s=float(interval_s),
         timeout_s=float(timeout_s),
         enabled=enabled,
@@ -175,7 +171,7 @@ def update_target(session: Session, target_id: int, changes: Mapping[str, Any]) 
         clash = session.exec(select(Target).where(Target.job == job, Target.url == url)).first()
         if clash is not None:
             raise TargetConflict(f"job {job!r} already has a target {url!r} (id {clash.id})")
-    target.job, target.url, target.labels = job, url, _labels_json(labels)
+    target.job, target.url, target.labels = job, url, canonical_json(labels)
     target.interval_s, target.timeout_s = interval, timeout
     target.enabled = changes.get("enabled", target.enabled)
     session.add(target)

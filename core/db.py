@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -95,6 +96,12 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def canonical_json(data: Any) -> str:
+    """The text a JSON-in-Text column stores: sorted keys, no spaces, UTF-8 kept, so equal
+    data gives equal text (comparable, usable in unique keys, stable in diffs)."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -26,12 +26,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from alerts.models import Alert
+from core.db import canonical_json
 from feedback.models import Feedback, Sentiment
 from plan.config import PlanConfig
 from plan.errors import DeployError
 from plan.evidence import NewEvidence, add_evidence
 from plan.items import mark_released
-from plan.models import Deploy, EvidenceKind, Item, dump_json
+from plan.models import Deploy, EvidenceKind, Item
 
 NAME_MAX = 120
 URL_MAX = 2048
@@ -142,7 +143,7 @@ def _find_or_insert(
         version=ver,
         at=when,
         url=link,
-        items=dump_json(ids),
+        items=canonical_json(ids),
         regression_flag=False,
         created_at=now,
     )
@@ -180,7 +181,7 @@ def record_deploy(
     known = [] if created else deploy.item_ids
     new_ids = [i for i in ids if i not in known]
     if new_ids and not created:
-        deploy.items = dump_json(known + new_ids)
+        deploy.items = canonical_json(known + new_ids)
         session.add(deploy)
     fresh = [item for item in named if created or item.id in new_ids]
     released = _release(session, deploy, fresh, cfg, now)

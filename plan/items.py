@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from core.db import insert_ignore
+from core.db import canonical_json, insert_ignore
 from plan.config import PlanConfig
 from plan.errors import ItemError, ItemNotFound
 from plan.evidence import budget_states, evidence_of, facts
@@ -27,7 +27,6 @@ from plan.models import (
     Item,
     ItemKind,
     ItemStatus,
-    dump_json,
 )
 from plan.scoring import ItemFacts, Score, distinct_people, rank, score_item
 
@@ -377,7 +376,7 @@ def rescore(session: Session, cfg: PlanConfig, now: datetime) -> int:
             for f in facts(rows)
             if f.kind in {EvidenceKind.FEEDBACK.value, EvidenceKind.SURVEY.value}
         )
-        breakdown = dump_json(entry.score.breakdown())
+        breakdown = canonical_json(entry.score.breakdown())
         if (item.score, item.score_breakdown, item.votes) != (entry.score.score, breakdown, voters):
             item.score = entry.score.score
             item.score_breakdown = breakdown

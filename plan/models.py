@@ -68,10 +68,6 @@ class ExportTarget(StrEnum):
     WEBHOOK = "webhook"
 
 
-def dump_json(data: Any) -> str:
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
 class Deploy(SQLModel, table=True):
     """A deploy marker posted by CI: one version of one service, at a time."""
 

@@ -26,9 +26,10 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from alerts.models import Alert, AlertState
+from core.db import canonical_json
 from plan.config import PlanConfig
 from plan.evidence import count_evidence, evidence_of
-from plan.models import EvidenceKind, Item, ItemStatus, dump_json
+from plan.models import EvidenceKind, Item, ItemStatus
 
 # (service, slo name, start, end) -> (error ratio, objective), or None when unknown.
 ErrorRatioProbe = Callable[[str, str, datetime, datetime], "tuple[float, float] | None"]
@@ -204,7 +205,7 @@ def verify_due(
     for item in due:
         decision, verdict = check_item(session, item, cfg, now, probe)
         counts[decision.value] += 1
-        item.verdict = dump_json(verdict)
+        item.verdict = canonical_json(verdict)
         if decision is not Decision.UNDECIDED:
             item.status = decision.value
             item.updated_at = now

@@ -2,7 +2,7 @@ from datetime import UTC, datetime
 
 from sqlmodel import Session, func, select
 
-from core.db import insert_ignore
+from core.db import canonical_json, insert_ignore
 from core.models import User
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -28,3 +28,10 @@ def test_insert_ignore_works_on_a_connection_too(engine):
         for _ in range(2):
             conn.execute(insert_ignore(conn, User).values(**_user("ada")))
         assert conn.execute(select(func.count()).select_from(User)).scalar() == 1
+
+
+def test_canonical_json_is_the_same_text_for_the_same_data():
+    assert (
+        canonical_json({"b": "1", "a": {"z": 1, "y": ["é"]}}) == '{"a":{"y":["é"],"z":1},"b":"1"}'
+    )
+    assert canonical_json({"a": 1, "b": 2}) == canonical_json({"b": 2, "a": 1})
