@@ -5,26 +5,30 @@ processes may receive the same one at once, so identity (source, fingerprint, st
 a unique constraint and new rows go in with INSERT ... ON CONFLICT DO NOTHING: never a
 check-then-insert race. Rows are written in identity order so that two concurrent
 transactions on PostgreSQL take their row locks in the same order and cannot deadlock.
+
+Concurrent webhooks in one process share a transaction (GroupCommit): the intake's cost
+is mostly per transaction (BEGIN, the silence read, statement set-up, the commit), not
+per alert, and on SQLite only one writer can work at a time anyway.
 """
 
 from __future__ import annotations
 
+import json
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection
-from sqlmodel import Session
+from sqlalchemy.engine import Connection, Engine
 
 from alerts.intake import IncomingAlert
 from alerts.models import Alert, AlertEvent, AlertState, canonical_json
-from alerts.silences import ActiveMatchers, active_matchers, silence_id_for
+from alerts.silences import _ACTIVE_QUERY as ACTIVE_SILENCES_QUERY
+from alerts.silences import ActiveMatchers, silence_id_for
 from alerts.store import service_of
 
 ALERT: Table = Alert.__table__  # type: ignore[attr-defined]
@@ -47,52 +51,85 @@ class IngestResult:
         }
 
 
-def ingest_alerts(
-    session: Session, incoming: Sequence[IncomingAlert], now: datetime
-) -> IngestResult:
-    """Store new alerts, close stored ones reported resolved; the caller commits.
+@dataclass
+class Delivery:
+    """One webhook's alerts on their way into a group commit, and what became of them."""
 
-    Run it in a transaction whose first statement is this insert: on SQLite a read before
-    the write could make the lock upgrade fail under concurrent writers. Active silences
-    are read after the insert, once the write lock is held.
+    incoming: Sequence[IncomingAlert]
+    now: datetime
+    alerts: list[IncomingAlert] = field(default_factory=list)  # one per identity
+    result: IngestResult | None = None
+    error: Exception | None = None
+
+    def __post_init__(self) -> None:
+        self.alerts = _dedupe(self.incoming)
+
+
+def ingest_alerts(
+    conn: Connection, incoming: Sequence[IncomingAlert], now: datetime
+) -> IngestResult:
+    """Store new alerts, close stored ones reported resolved; the caller commits."""
+    return ingest_batch(conn, [Delivery(incoming, now)])[0]
+
+
+def ingest_batch(conn: Connection, deliveries: Sequence[Delivery]) -> list[IngestResult]:
+    """Store several webhooks' alerts in one transaction, as if stored one after another.
+
+    The first delivery that carries an identity inserts it; a later one in the same batch
+    finds it stored, as it would have a moment later. Updates run in identity order (then
+    delivery order), so on PostgreSQL two transactions take row locks in the same order.
+    Active silences are read after the insert, at the latest `now` of the batch.
     """
-    alerts = _dedupe(incoming)
-    if not alerts:
-        return IngestResult(received=len(incoming), created=0, resolved=0, unchanged=0)
-    conn = session.connection()
+    first: dict[tuple[str, datetime], tuple[int, IncomingAlert]] = {}
+    for index, delivery in enumerate(deliveries):
+        for alert in delivery.alerts:
+            first.setdefault(alert.identity, (index, alert))
+    if not first:
+        return [_counted(d, 0, 0) for d in deliveries]
     # executemany: SQLAlchemy's "insertmanyvalues" sends one multi-row INSERT per batch
     # from a statement compiled once and cached, instead of compiling .values(rows) per call.
-    rows = [_row(a, now) for a in alerts]
+    rows = [_row(alert, deliveries[i].now) for i, alert in (first[k] for k in sorted(first))]
     stmt = _INSERT_NEW[conn.dialect.name]
     created = {(fp, starts): alert_id for alert_id, fp, starts in conn.execute(stmt, rows)}
-    silences = active_matchers(session, now)
-    events = _note_new(conn, alerts, created, silences, now)
-    known = [a for a in alerts if a.identity not in created]
-    resolved = _update_known(conn, known, silences, now, events)
+    silences = _active_silences(conn, max(d.now for d in deliveries))
+    events: list[dict[str, Any]] = []
+    new_counts = [0] * len(deliveries)
+    known: list[tuple[tuple[str, datetime], int, IncomingAlert]] = []
+    for index, delivery in enumerate(deliveries):
+        new = []
+        for alert in delivery.alerts:
+            alert_id = created.get(alert.identity)
+            if alert_id is not None and first[alert.identity][0] == index:
+                new.append((alert, alert_id))
+            else:
+                known.append((alert.identity, index, alert))
+        events += _note_new(conn, new, silences, delivery.now)
+        new_counts[index] = len(new)
+    resolved = _update_known(conn, sorted(known, key=_op_order), deliveries, silences, events)
     if events:
         conn.execute(_INSERT_EVENTS, events)
-    return IngestResult(
-        received=len(incoming),
-        created=len(created),
-        resolved=resolved,
-        unchanged=len(known) - resolved,
-    )
+    return [_counted(d, new_counts[i], resolved[i]) for i, d in enumerate(deliveries)]
+
+
+def _op_order(op: tuple[tuple[str, datetime], int, IncomingAlert]) -> tuple[Any, int]:
+    return op[0], op[1]
+
+
+def _counted(delivery: Delivery, created: int, resolved: int) -> IngestResult:
+    unchanged = len(delivery.alerts) - created - resolved
+    return IngestResult(len(delivery.incoming), created, resolved, unchanged)
 
 
 def _note_new(
     conn: Connection,
-    alerts: Sequence[IncomingAlert],
-    created: dict[tuple[str, datetime], int],
+    new: Sequence[tuple[IncomingAlert, int]],
     silences: ActiveMatchers,
     now: datetime,
 ) -> list[dict[str, Any]]:
     """First history events of the new rows; mark the ones an active silence holds back."""
     events = []
     held: dict[str, list[int]] = {}
-    for alert in alerts:
-        alert_id = created.get(alert.identity)
-        if alert_id is None:
-            continue
+    for alert, alert_id in new:
         # The timeline shows when the alert started, not when we heard of it.
         closed = alert.state is AlertState.RESOLVED
         event_at = _closed_at(alert, now) if closed else alert.starts_at
@@ -107,21 +144,25 @@ def _note_new(
 
 def _update_known(
     conn: Connection,
-    known: Sequence[IncomingAlert],
+    known: Sequence[tuple[tuple[str, datetime], int, IncomingAlert]],
+    deliveries: Sequence[Delivery],
     silences: ActiveMatchers,
-    now: datetime,
     events: list[dict[str, Any]],
-) -> int:
-    """Refresh re-sent firing alerts, close resolved ones; the number closed now."""
-    resolved = 0
-    refreshed = []
-    for alert in known:
+) -> list[int]:
+    """Refresh re-sent firing alerts, close resolved ones; per delivery, the number closed."""
+    resolved = [0] * len(deliveries)
+    refreshed: list[dict[str, Any]] = []
+    for _identity, index, alert in known:
+        now = deliveries[index].now
         if alert.state is AlertState.FIRING:
             refreshed.append(_refresh_params(alert, now, silences))
             continue
+        if refreshed:  # keep the order: earlier refreshes of this identity come first
+            conn.execute(_REFRESH, refreshed)
+            refreshed = []
         alert_id = conn.execute(_CLOSE, _close_params(alert, now)).scalar_one_or_none()
         if alert_id is not None:  # None: it was closed already
-            resolved += 1
+            resolved[index] += 1
             closed_at = _closed_at(alert, now)
             events.append(_event(alert_id, closed_at, AlertState.FIRING, alert.state, None))
     if refreshed:
@@ -178,13 +219,9 @@ def _row(alert: IncomingAlert, now: datetime) -> dict[str, Any]:
         "fired_at": alert.starts_at,
         "resolved_at": _closed_at(alert, now) if resolved else None,
         "last_seen_at": now,
-        "keep_firing_until": None,
         "generator_url": alert.generator_url,
         "receiver": alert.receiver,
-        "suppressed_by": None,
-        "acked_by": None,
-        "acked_at": None,
-        "rule_group": None,
+        # keep_firing_until, suppressed_by, acked_by, acked_at, rule_group: left NULL
     }
 
 
@@ -260,41 +297,84 @@ def _event(
         "at": at,
         "from_state": from_state.value if from_state else None,
         "to_state": to_state.value,
-        "value": None,
         "note": note,
     }
 
 
 def receive_alerts(
-    session: Session, incoming: Sequence[IncomingAlert], now: datetime
+    engine: Engine, incoming: Sequence[IncomingAlert], now: datetime
 ) -> IngestResult:
-    """The intake use case: one write transaction, committed."""
-    # End whatever read transaction the session has open (the token check), so that the
-    # write transaction starts with its insert (see ingest_alerts).
-    session.commit()
-    with _writer_turn(session.get_bind()):
-        result = ingest_alerts(session, incoming, now)
-        session.commit()
-    return result
+    """The intake use case: the alerts are stored and committed when this returns.
 
-
-_SQLITE_WRITERS: WeakKeyDictionary[Any, threading.Lock] = WeakKeyDictionary()
-_SQLITE_WRITERS_GUARD = threading.Lock()
-
-
-@contextmanager
-def _writer_turn(bind: Any) -> Iterator[None]:
-    """On SQLite, let this process's intake threads take turns at the single write lock.
-
-    SQLite lets one writer in at a time, and a waiting connection polls with sleeps that
-    grow to 100 ms; queueing on a Python lock instead wakes the next writer as soon as the
-    previous one commits. PostgreSQL needs no turn: rows lock individually.
+    SQLAlchemy Core on a pooled connection, not an ORM session: the intake is the busiest
+    write path and needs no identity map or unit of work.
     """
-    engine = getattr(bind, "engine", bind)
-    if engine.dialect.name != "sqlite":
-        yield
+    delivery = Delivery(incoming, now)
+    if not delivery.alerts:
+        return _counted(delivery, 0, 0)
+    return _group_commit(engine).deliver(engine, delivery)
+
+
+def _active_silences(conn: Connection, now: datetime) -> ActiveMatchers:
+    """Active silences as (id, matchers): alerts.silences' light query, on our connection."""
+    rows = conn.execute(ACTIVE_SILENCES_QUERY, {"now": now})
+    return [(int(row[0]), json.loads(row[1])) for row in rows]
+
+
+class GroupCommit:
+    """This process's intake transactions, one at a time, each storing every waiting webhook.
+
+    A request queues its delivery and waits for the turn; whoever gets the turn stores all
+    deliveries queued so far in one transaction (flat combining), so that N concurrent
+    webhooks cost one BEGIN, one silence read and one commit instead of N. On SQLite one
+    writer holds the lock at a time anyway, and waiting for a Python lock wakes the next
+    writer as soon as the previous one commits, where SQLite's busy handler sleeps up to
+    100 ms. If a batch fails, each of its deliveries is retried alone, so that one bad
+    delivery fails only its own request.
+    """
+
+    def __init__(self) -> None:
+        self._turn = threading.Lock()
+        self._guard = threading.Lock()
+        self._waiting: list[Delivery] = []
+
+    def deliver(self, engine: Engine, delivery: Delivery) -> IngestResult:
+        with self._guard:
+            self._waiting.append(delivery)
+        with self._turn:
+            while delivery.result is None and delivery.error is None:
+                with self._guard:
+                    batch = self._waiting[:MAX_BATCH_DELIVERIES]
+                    del self._waiting[:MAX_BATCH_DELIVERIES]
+                _store(engine, batch)
+        if delivery.error is not None:
+            raise delivery.error
+        assert delivery.result is not None
+        return delivery.result
+
+
+MAX_BATCH_DELIVERIES = 64
+
+
+def _store(engine: Engine, batch: list[Delivery]) -> None:
+    try:
+        with engine.begin() as conn:
+            results = ingest_batch(conn, batch)
+    except Exception as exc:
+        if len(batch) == 1:
+            batch[0].error = exc
+            return
+        for delivery in batch:
+            _store(engine, [delivery])
         return
-    with _SQLITE_WRITERS_GUARD:
-        lock = _SQLITE_WRITERS.setdefault(engine, threading.Lock())
-    with lock:
-        yield
+    for delivery, result in zip(batch, results, strict=True):
+        delivery.result = result
+
+
+_GROUP_COMMITS: WeakKeyDictionary[Engine, GroupCommit] = WeakKeyDictionary()
+_GROUP_COMMITS_GUARD = threading.Lock()
+
+
+def _group_commit(engine: Engine) -> GroupCommit:
+    with _GROUP_COMMITS_GUARD:
+        return _GROUP_COMMITS.setdefault(engine, GroupCommit())

@@ -57,7 +57,8 @@ def _intake(parse: Callable[[bytes], list[IncomingAlert]]) -> ResponseReturnValu
     except IntakeError as exc:
         code = "payload_too_large" if exc.status == 413 else "bad_payload"
         raise ApiError(exc.status, code, exc.message) from None
-    result = receive_alerts(db(), incoming, runtime().now())
+    rt = runtime()
+    result = receive_alerts(rt.engine, incoming, rt.now())
     return jsonify(status="success", **result.as_dict())
 
 

@@ -1,9 +1,20 @@
-"""Who is asking: sessions (Flask-Login) and bearer tokens; default-deny route guard; CSRF."""
+"""Who is asking: sessions (Flask-Login) and bearer tokens; default-deny route guard; CSRF.
+
+Verified bearer tokens are remembered per process for TOKEN_CACHE_TTL_S, keyed by the
+token's SHA-256 digest (the clear text is never kept): busy webhook senders present the
+same token on every request, and looking it up each time cost a database round trip and
+an ORM session. The price: a token deleted from the database keeps working for up to
+TOKEN_CACHE_TTL_S in each web process that saw it recently.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -14,7 +25,8 @@ from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
-from core.accounts import touch_due, touch_token, verify_token
+from core.accounts import TOKEN_TOUCH_INTERVAL_S, touch_token, verify_token
+from core.clock import as_utc
 from core.db import reading, session_scope
 from core.errors import AuthError
 from core.models import Role, Scope, User
@@ -26,6 +38,8 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 
 _SCOPE_ROLE = {Scope.READ: Role.VIEWER, Scope.WRITE: Role.EDITOR, Scope.ADMIN: Role.ADMIN}
+TOKEN_CACHE_TTL_S = 30.0
+TOKEN_CACHE_MAX_ENTRIES = 1024
 
 
 @dataclass(frozen=True)
@@ -101,26 +115,80 @@ def _load_user(user_id: str) -> LoginUser | None:
     return LoginUser(user) if user is not None else None
 
 
+@dataclass
+class _KnownToken:
+    """A verified token as the cache keeps it: who it is and when its use was last written."""
+
+    principal: Principal
+    token_id: int
+    last_used_at: datetime | None
+    verified_s: float  # time.monotonic() of the database check
+
+
+class TokenCache:
+    """Verified tokens of this process by SHA-256 digest, each trusted for TOKEN_CACHE_TTL_S."""
+
+    def __init__(self, ttl_s: float = TOKEN_CACHE_TTL_S) -> None:
+        self.ttl_s = ttl_s
+        self._known: dict[str, _KnownToken] = {}
+        self._lock = threading.Lock()
+
+    def get(self, digest: str) -> _KnownToken | None:
+        known = self._known.get(digest)
+        if known is None or time.monotonic() - known.verified_s >= self.ttl_s:
+            return None
+        return known
+
+    def put(self, digest: str, known: _KnownToken) -> None:
+        with self._lock:
+            if len(self._known) >= TOKEN_CACHE_MAX_ENTRIES:
+                self._known.clear()  # many distinct tokens: start over rather than grow
+            self._known[digest] = known
+
+    def touch_due(self, known: _KnownToken, now: datetime) -> bool:
+        """True for one caller per TOKEN_TOUCH_INTERVAL_S: that one writes last_used_at."""
+        with self._lock:
+            last = known.last_used_at
+            if last is not None and (now - last).total_seconds() < TOKEN_TOUCH_INTERVAL_S:
+                return False
+            known.last_used_at = now
+            return True
+
+
+def token_cache(app: Flask) -> TokenCache:
+    cache: TokenCache = app.extensions.setdefault("opsloop_token_cache", TokenCache())
+    return cache
+
+
 def _bearer_principal() -> Principal | None:
     header = request.headers.get("Authorization", "")
     if not header.lower().startswith("bearer "):
         return None
+    clear = header[7:].strip()
+    cache = token_cache(current_app)
+    digest = hashlib.sha256(clear.encode()).hexdigest()
+    known = cache.get(digest)
     rt = runtime()
+    if known is None:
+        try:
+            with Session(reading(rt.engine)) as session:
+                token = verify_token(session, clear)
+        except AuthError as exc:
+            g.auth_error = str(exc)
+            return None
+        role = max((_SCOPE_ROLE[s] for s in token.scope_set), key=lambda r: r.rank)
+        last = as_utc(token.last_used_at) if token.last_used_at is not None else None
+        who = Principal(kind="token", name=token.name, role=role)
+        known = _KnownToken(who, token.id or 0, last, time.monotonic())
+        cache.put(digest, known)
     now = rt.now()
-    try:
-        with Session(reading(rt.engine)) as session:
-            token = verify_token(session, header[7:].strip())
-    except AuthError as exc:
-        g.auth_error = str(exc)
-        return None
-    if touch_due(token, now):
+    if cache.touch_due(known, now):
         try:
             with session_scope(rt.engine) as session:
-                touch_token(session, token.id or 0, now)
+                touch_token(session, known.token_id, now)
         except OperationalError:
             pass  # only the last-used time was being written: never fail the request for it
-    role = max((_SCOPE_ROLE[s] for s in token.scope_set), key=lambda r: r.rank)
-    return Principal(kind="token", name=token.name, role=role)
+    return known.principal
 
 
 def _guard() -> ResponseReturnValue | None:
