@@ -22,11 +22,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import func, text
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from alerts.models import Alert
-from core.db import canonical_json
+from core.db import canonical_json, insert_ignore
 from feedback.models import Feedback, Sentiment
 from plan.config import PlanConfig
 from plan.errors import DeployError
@@ -137,8 +136,7 @@ def _find_or_insert(
     found = same_deploy(nearby, ver, when)
     if found is not None:
         return found, False
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(Deploy).values(
+    stmt = insert_ignore(session, Deploy, ["service", "version", "at"]).values(
         service=name,
         version=ver,
         at=when,
@@ -147,11 +145,7 @@ def _find_or_insert(
         regression_flag=False,
         created_at=now,
     )
-    inserted = session.execute(
-        stmt.on_conflict_do_nothing(index_elements=["service", "version", "at"]).returning(
-            col(Deploy.id)
-        )
-    ).all()
+    inserted = session.execute(stmt.returning(col(Deploy.id))).all()
     deploy = session.exec(
         select(Deploy).where(Deploy.service == name, Deploy.version == ver, Deploy.at == when)
     ).one()
