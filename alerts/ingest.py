@@ -346,7 +346,7 @@ class GroupCommit:
                 with self._guard:
                     batch = self._waiting[:MAX_BATCH_DELIVERIES]
                     del self._waiting[:MAX_BATCH_DELIVERIES]
-                _store(engine, batch)
+                store_deliveries(engine, batch)
         if delivery.error is not None:
             raise delivery.error
         assert delivery.result is not None
@@ -356,7 +356,8 @@ class GroupCommit:
 MAX_BATCH_DELIVERIES = 64
 
 
-def _store(engine: Engine, batch: list[Delivery]) -> None:
+def store_deliveries(engine: Engine, batch: list[Delivery]) -> None:
+    """Store a batch in one transaction; if it fails, each delivery alone (errors noted)."""
     try:
         with engine.begin() as conn:
             results = ingest_batch(conn, batch)
@@ -365,7 +366,7 @@ def _store(engine: Engine, batch: list[Delivery]) -> None:
             batch[0].error = exc
             return
         for delivery in batch:
-            _store(engine, [delivery])
+            store_deliveries(engine, [delivery])
         return
     for delivery, result in zip(batch, results, strict=True):
         delivery.result = result

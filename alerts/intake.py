@@ -176,9 +176,24 @@ def _validate(model: type[_AmMessage] | type[_GrafanaMessage], body: bytes) -> A
             f"the body is {len(body)} bytes; the limit is {MAX_INTAKE_BYTES}", status=413
         )
     try:
-        return model.model_validate_json(body)
+        message = model.model_validate_json(body)
     except ValidationError as exc:
         raise IntakeError(_describe(exc.errors(include_url=False)), field=None) from None
+    if b"\\u0000" in body:  # JSON can carry NUL only escaped; cheap test before the search
+        _refuse_nul(message)
+    return message
+
+
+def _refuse_nul(message: _AmMessage | _GrafanaMessage) -> None:
+    """PostgreSQL text cannot hold NUL: name the first string that has one (a 400, not a 500)."""
+    places: list[tuple[str, str | None]] = [("receiver", message.receiver)]
+    for i, alert in enumerate(message.alerts):
+        for kind, mapping in (("labels", alert.labels), ("annotations", alert.annotations)):
+            places += [(f"alerts[{i}].{kind}.{k}", f"{k}{v}") for k, v in mapping.items()]
+        places.append((f"alerts[{i}].generatorURL", alert.generatorURL))
+    for where, value in places:
+        if value is not None and "\x00" in value:
+            raise IntakeError(f"{where}: contains a NUL character (\\u0000)", field=where)
 
 
 def _describe(errors: Sequence[Any]) -> str:

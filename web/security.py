@@ -122,7 +122,7 @@ class _KnownToken:
     principal: Principal
     token_id: int
     last_used_at: datetime | None
-    verified_s: float  # time.monotonic() of the database check
+    verified_s: float  # TokenCache.clock() at the database check
 
 
 class TokenCache:
@@ -130,12 +130,13 @@ class TokenCache:
 
     def __init__(self, ttl_s: float = TOKEN_CACHE_TTL_S) -> None:
         self.ttl_s = ttl_s
+        self.clock: Callable[[], float] = time.monotonic  # seconds; tests move it
         self._known: dict[str, _KnownToken] = {}
         self._lock = threading.Lock()
 
     def get(self, digest: str) -> _KnownToken | None:
         known = self._known.get(digest)
-        if known is None or time.monotonic() - known.verified_s >= self.ttl_s:
+        if known is None or self.clock() - known.verified_s >= self.ttl_s:
             return None
         return known
 
@@ -179,7 +180,7 @@ def _bearer_principal() -> Principal | None:
         role = max((_SCOPE_ROLE[s] for s in token.scope_set), key=lambda r: r.rank)
         last = as_utc(token.last_used_at) if token.last_used_at is not None else None
         who = Principal(kind="token", name=token.name, role=role)
-        known = _KnownToken(who, token.id or 0, last, time.monotonic())
+        known = _KnownToken(who, token.id or 0, last, cache.clock())
         cache.put(digest, known)
     now = rt.now()
     if cache.touch_due(known, now):

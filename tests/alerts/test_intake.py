@@ -240,3 +240,14 @@ def test_one_alert_over_the_api_carries_its_history(client, engine, token):
     missing = client.get("/api/v1/alerts/4242", headers=headers)
     assert missing.status_code == 404
     assert missing.get_json()["message"] == "no alert with id 4242"
+
+
+def test_a_nul_character_is_refused_by_name_on_every_database(client, engine, token):
+    message = alertmanager_message(alerts=2)
+    message["alerts"][1]["labels"]["job"] = "check\u0000out"  # PostgreSQL text cannot hold it
+    response = post(client, token, message)
+    assert response.status_code == 400
+    assert response.get_json()["message"] == (
+        "alerts[1].labels.job: contains a NUL character (\\u0000)"
+    )
+    assert stored(engine) == []
