@@ -7,8 +7,8 @@ database (claim_slot), so several workers on one PostgreSQL share the targets an
 scrape one twice. A target still running here is never started again, and a slow or
 hanging one holds one worker at most until its own timeout.
 
-Workers fetch and parse in parallel; their writes go through a GroupWriter, so the scrapes
-that finish while one transaction runs are written together in the next.
+Workers fetch and parse in parallel and hand their scrapes to one ScrapeWriter thread,
+which writes the scrapes that finished while it wrote the last ones in one transaction.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
+from queue import SimpleQueue
 
 from sqlalchemy import Connection, or_, update
 from sqlalchemy.engine import Engine
@@ -86,45 +87,64 @@ def claim_slot(
     return bool(claimed == 1)
 
 
-class GroupWriter:
-    """Group commit: a scrape that is ready to be written queues, and whoever holds the
-    writer's lock writes everything queued in one transaction (store_scrapes).
+class ScrapeWriter:
+    """One thread writes the collected scrapes: everything that queued while it wrote the
+    last batch goes into the next transaction (store_scrapes), so commits, status rows
+    and the INSERT of samples are shared. Workers hand their scrape over and are free for
+    the next target; its future resolves once it is written.
 
-    A scrape whose turn comes finds its work done by the previous writer or does it,
-    with those queued behind it. If a shared transaction fails, each scrape of it is
-    written alone, so one bad target never costs another its samples.
+    If a shared transaction fails, each scrape of it is written alone, so one bad target
+    never costs another its samples.
     """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._queue: list[Collected] = []
-        self._queue_lock = threading.Lock()
-        self._writer_lock = threading.Lock()
+        self._queue: SimpleQueue[tuple[Collected, Future[ScrapeOutcome]] | None] = SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
 
-    def write(self, item: Collected) -> ScrapeOutcome:
-        with self._queue_lock:
-            self._queue.append(item)
-        with self._writer_lock:
-            with self._queue_lock:
-                batch, self._queue = self._queue, []
-            if batch:
-                self._write(batch)
-        if item.failure is not None:
-            raise item.failure
-        return item.outcome
+    def put(self, item: Collected, future: Future[ScrapeOutcome]) -> None:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="scrape-writer", daemon=True)
+                self._thread.start()
+        self._queue.put((item, future))
 
-    def _write(self, batch: list[Collected]) -> None:
+    def close(self) -> None:
+        """Stop the thread once it has written what is queued."""
+        with self._lock:
+            if self._thread is not None:
+                self._queue.put(None)
+                self._thread = None
+
+    def _run(self) -> None:
+        while (first := self._queue.get()) is not None:
+            batch = [first]
+            while not self._queue.empty():
+                queued = self._queue.get()
+                if queued is None:
+                    self._write(batch)
+                    return
+                batch.append(queued)
+            self._write(batch)
+
+    def _write(self, batch: list[tuple[Collected, Future[ScrapeOutcome]]]) -> None:
         try:
-            store_scrapes(self.engine, batch)
+            store_scrapes(self.engine, [item for item, _ in batch])
         except Exception as exc:
             if len(batch) == 1:
-                batch[0].failure = exc
+                batch[0][1].set_exception(exc)
                 return
-            for item in batch:
+            for item, future in batch:
                 try:
                     store_scrapes(self.engine, [item])
                 except Exception as alone:
-                    item.failure = alone
+                    future.set_exception(alone)
+                else:
+                    future.set_result(item.outcome)
+            return
+        for item, future in batch:
+            future.set_result(item.outcome)
 
 
 @dataclass
@@ -138,10 +158,10 @@ class ScrapePool:
     running: dict[int, Future[ScrapeOutcome]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _executor: ThreadPoolExecutor | None = None
-    writer: GroupWriter = field(init=False)
+    writer: ScrapeWriter = field(init=False)
 
     def __post_init__(self) -> None:
-        self.writer = GroupWriter(self.engine)
+        self.writer = ScrapeWriter(self.engine)
 
     @property
     def executor(self) -> ThreadPoolExecutor:
@@ -193,16 +213,25 @@ class ScrapePool:
                     mark_stale(conn, memo.live, now)
 
     def submit(self, target: TargetSpec) -> Future[ScrapeOutcome]:
+        """Scrape a target in the pool; the future resolves when its scrape is written."""
         memo = self.memos.setdefault(target.id, SeriesMemo())
         job = self.config.job(target.job)
-        future = self.executor.submit(self._scrape, target, job, memo)
+        future: Future[ScrapeOutcome] = Future()
         with self._lock:
             self.running[target.id] = future
         future.add_done_callback(partial(self._finished, target.id))
+        self.executor.submit(self._collect, target, job, memo, future)
         return future
 
-    def _scrape(self, target: TargetSpec, job: JobConfig, memo: SeriesMemo) -> ScrapeOutcome:
-        return self.writer.write(collect(target, job, memo, self.clock))
+    def _collect(
+        self, target: TargetSpec, job: JobConfig, memo: SeriesMemo, future: Future[ScrapeOutcome]
+    ) -> None:
+        try:
+            item = collect(target, job, memo, self.clock)
+        except BaseException as exc:  # collect records the target's own failures itself
+            future.set_exception(exc)
+            return
+        self.writer.put(item, future)
 
     def _finished(self, target_id: int, future: Future[ScrapeOutcome]) -> None:
         with self._lock:
@@ -220,3 +249,4 @@ class ScrapePool:
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None
+        self.writer.close()

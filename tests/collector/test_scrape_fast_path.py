@@ -1,6 +1,7 @@
 """The scraper's steady state: known series read by split_known, scrapes written in groups."""
 
 import math
+from concurrent.futures import Future
 from datetime import timedelta
 
 import pytest
@@ -10,7 +11,7 @@ from sqlmodel import Session
 from collector.config import JobConfig, ScrapeConfig
 from collector.exposition import parse_text, split_known
 from collector.models import ScrapeRun, Target
-from collector.pool import GroupWriter, ScrapePool
+from collector.pool import ScrapePool, ScrapeWriter
 from collector.relabel import parse_rules
 from collector.scrape import SeriesMemo, collect, scrape_target, store_scrapes
 from core.clock import utcnow
@@ -74,7 +75,7 @@ def test_steady_state_scrapes_store_what_the_parser_reads_and_fail_on_a_bad_type
     assert series_of(engine, "b") == []
 
 
-def test_a_group_write_stores_every_scrape_and_skips_a_removed_target(engine):
+def test_the_writer_stores_every_scrape_and_skips_a_removed_target(engine):
     with metrics_server({"/a": Route(body=BODY), "/b": Route(body="b 1\n")}) as srv:
         ta = make_target(engine, srv.url("/a"), job="a")
         tb = make_target(engine, srv.url("/b"), job="b")
@@ -83,8 +84,12 @@ def test_a_group_write_stores_every_scrape_and_skips_a_removed_target(engine):
     with Session(engine) as session:
         session.delete(session.get(Target, tc.id))
         session.commit()
-    writer = GroupWriter(engine)
-    outcomes = [writer.write(item) for item in items]
+    writer = ScrapeWriter(engine)
+    futures = [Future() for _ in items]
+    for item, future in zip(items, futures, strict=True):
+        writer.put(item, future)
+    outcomes = [f.result(timeout=30) for f in futures]
+    writer.close()
     assert [o.up for o in outcomes] == [True, True, False]
     assert "removed" in outcomes[2].error
     assert series_of(engine, "a_total", job="a", x="1")[0].values == [5.0]
