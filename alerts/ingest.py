@@ -6,24 +6,21 @@ a unique constraint and new rows go in with INSERT ... ON CONFLICT DO NOTHING: n
 check-then-insert race. Rows are written in identity order so that two concurrent
 transactions on PostgreSQL take their row locks in the same order and cannot deadlock.
 
-Concurrent webhooks in one process share a transaction (GroupCommit): the intake's cost
-is mostly per transaction (BEGIN, the silence read, statement set-up, the commit), not
-per alert, and on SQLite only one writer can work at a time anyway.
+Several webhooks can be stored in one transaction (ingest_batch), with the result each
+would have had alone: alerts.group_commit batches concurrent requests that way.
 """
 
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from weakref import WeakKeyDictionary
 
 from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 
 from alerts.intake import IncomingAlert
 from alerts.models import Alert, AlertEvent, AlertState, canonical_json
@@ -301,81 +298,7 @@ def _event(
     }
 
 
-def receive_alerts(
-    engine: Engine, incoming: Sequence[IncomingAlert], now: datetime
-) -> IngestResult:
-    """The intake use case: the alerts are stored and committed when this returns.
-
-    SQLAlchemy Core on a pooled connection, not an ORM session: the intake is the busiest
-    write path and needs no identity map or unit of work.
-    """
-    delivery = Delivery(incoming, now)
-    if not delivery.alerts:
-        return _counted(delivery, 0, 0)
-    return _group_commit(engine).deliver(engine, delivery)
-
-
 def _active_silences(conn: Connection, now: datetime) -> ActiveMatchers:
     """Active silences as (id, matchers): alerts.silences' light query, on our connection."""
     rows = conn.execute(ACTIVE_SILENCES_QUERY, {"now": now})
     return [(int(row[0]), json.loads(row[1])) for row in rows]
-
-
-class GroupCommit:
-    """This process's intake transactions, one at a time, each storing every waiting webhook.
-
-    A request queues its delivery and waits for the turn; whoever gets the turn stores all
-    deliveries queued so far in one transaction (flat combining), so that N concurrent
-    webhooks cost one BEGIN, one silence read and one commit instead of N. On SQLite one
-    writer holds the lock at a time anyway, and waiting for a Python lock wakes the next
-    writer as soon as the previous one commits, where SQLite's busy handler sleeps up to
-    100 ms. If a batch fails, each of its deliveries is retried alone, so that one bad
-    delivery fails only its own request.
-    """
-
-    def __init__(self) -> None:
-        self._turn = threading.Lock()
-        self._guard = threading.Lock()
-        self._waiting: list[Delivery] = []
-
-    def deliver(self, engine: Engine, delivery: Delivery) -> IngestResult:
-        with self._guard:
-            self._waiting.append(delivery)
-        with self._turn:
-            while delivery.result is None and delivery.error is None:
-                with self._guard:
-                    batch = self._waiting[:MAX_BATCH_DELIVERIES]
-                    del self._waiting[:MAX_BATCH_DELIVERIES]
-                store_deliveries(engine, batch)
-        if delivery.error is not None:
-            raise delivery.error
-        assert delivery.result is not None
-        return delivery.result
-
-
-MAX_BATCH_DELIVERIES = 64
-
-
-def store_deliveries(engine: Engine, batch: list[Delivery]) -> None:
-    """Store a batch in one transaction; if it fails, each delivery alone (errors noted)."""
-    try:
-        with engine.begin() as conn:
-            results = ingest_batch(conn, batch)
-    except Exception as exc:
-        if len(batch) == 1:
-            batch[0].error = exc
-            return
-        for delivery in batch:
-            store_deliveries(engine, [delivery])
-        return
-    for delivery, result in zip(batch, results, strict=True):
-        delivery.result = result
-
-
-_GROUP_COMMITS: WeakKeyDictionary[Engine, GroupCommit] = WeakKeyDictionary()
-_GROUP_COMMITS_GUARD = threading.Lock()
-
-
-def _group_commit(engine: Engine) -> GroupCommit:
-    with _GROUP_COMMITS_GUARD:
-        return _GROUP_COMMITS.setdefault(engine, GroupCommit())

@@ -10,7 +10,7 @@ from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from alerts.errors import AlertNotFound, IntakeError, SilenceError
-from alerts.ingest import receive_alerts
+from alerts.group_commit import receive_alerts
 from alerts.intake import MAX_INTAKE_BYTES, IncomingAlert, parse_alertmanager, parse_grafana
 from alerts.models import AlertSource, AlertState
 from alerts.silences import (

@@ -6,7 +6,8 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from alerts.ingest import Delivery, ingest_batch, store_deliveries
+from alerts.group_commit import store_deliveries
+from alerts.ingest import Delivery, ingest_batch
 from alerts.intake import parse_alertmanager
 from alerts.models import Alert, AlertEvent
 from core.clock import utcnow
