@@ -217,6 +217,7 @@ class ScrapePool:
         memo = self.memos.setdefault(target.id, SeriesMemo())
         job = self.config.job(target.job)
         future: Future[ScrapeOutcome] = Future()
+        future.set_running_or_notify_cancel()  # resolved by the writer; not cancellable
         with self._lock:
             self.running[target.id] = future
         future.add_done_callback(partial(self._finished, target.id))
