@@ -84,7 +84,8 @@ def traffic_at(now: datetime, started_at: datetime) -> Traffic:
     error_ratio = 0.001 + 0.002 * daytime
     latency = 1.0 + 0.4 * daytime
     if in_incident(now, started_at):
-        return Traffic(rps, 0.15, latency * 3.5, True)
+        # 20 % errors: clearly above the 14.4x fast-burn threshold (14.4 %) of the 99 % SLO
+        return Traffic(rps, 0.20, latency * 3.5, True)
     return Traffic(rps, error_ratio, latency, False)
 
 
