@@ -5,13 +5,15 @@
 N local targets (a child process, so serving costs nothing here) each expose a realistic
 ~1,000-sample text exposition over real HTTP. opsloop scrapes them all, round after round,
 with its scrape pool into a fresh SQLite file, measuring this process's CPU time per stored
-sample (the first round, which creates the series, is shown apart).
+sample (the first round, which creates the series, is shown apart), and checks that the
+database holds every sample the scrapes reported.
 The figure printed is the steady state on an aged table (each series already holding
 --history older samples, as after half an hour of scraping), which costs more on SQLite than
 a young one; both are shown. When Debian's `prometheus` is installed, it scrapes the same
 targets every second for a while and its CPU per appended sample (from /proc and its own
 prometheus_tsdb_head_samples_appended_total) gives the ratio. Bounded: about a minute.
---database-url measures another database (e.g. PostgreSQL; its tables are emptied first).
+--database-url measures another database (e.g. PostgreSQL; its tables are emptied first;
+only this process's CPU is counted there, not the database server's).
 """
 
 from __future__ import annotations
@@ -119,7 +121,7 @@ def _serve(count: int, ports: mp.Queue) -> None:  # type: ignore[type-arg]
     time.sleep(600)  # the parent terminates us
 
 
-def _age(engine: Any, history: int, before_ms: int) -> None:
+def _age(engine: Any, history: int, before_ms: int) -> int:
     """Give every series `history` older samples, 15 s apart (what an hour of scraping
     leaves): a young table whose series still share leaf pages is cheaper to append to."""
     from sqlalchemy import text
@@ -131,7 +133,19 @@ def _age(engine: Any, history: int, before_ms: int) -> None:
         rows = [
             (sid, before_ms - k * 15_000, float(k)) for sid in ids for k in range(history, 0, -1)
         ]
-        insert_samples(conn, rows)
+        return insert_samples(conn, rows)
+
+
+def _check_stored(engine: Any, expected: int) -> None:
+    """Every sample scraped (and aged) is in the database, in sample or sample_recent."""
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        found = conn.execute(
+            text("SELECT (SELECT count(*) FROM sample) + (SELECT count(*) FROM sample_recent)")
+        ).scalar()
+    if found != expected:
+        raise SystemExit(f"the database holds {found} samples, {expected} were stored")
 
 
 def bench_opsloop(
@@ -170,7 +184,7 @@ def bench_opsloop(
     tune_gc()  # what the collector does when it starts in opsloop
     pool = ScrapePool(engine, ScrapeConfig(), utcnow, max_workers=8)
 
-    def measure(count: int) -> tuple[float, int]:
+    def measure(count: int) -> tuple[float, int, int]:
         """Rounds of scrapes, then the move of their samples into `sample` (counted too:
         opsloop does it once per 5-minute bucket, i.e. every 20 scrapes at 15 s)."""
         cpu, stored = 0.0, 0
@@ -186,15 +200,17 @@ def bench_opsloop(
         cpu0 = time.process_time()
         move_recent(engine, to_ms(utcnow()) + 1)
         cpu += time.process_time() - cpu0
-        return cpu * 1e6 / stored, stored // count
+        return cpu * 1e6 / stored, stored // count, stored
 
     try:
-        first_us, per_round = measure(1)
-        young_us, _ = measure(rounds)
+        first_us, per_round, expected = measure(1)
+        young_us, _, stored = measure(rounds)
+        _check_stored(engine, expected := expected + stored)
         t0 = time.monotonic()
-        _age(engine, history, to_ms(utcnow()) - 3_600_000)
+        expected += _age(engine, history, to_ms(utcnow()) - 3_600_000)
         aged_s = time.monotonic() - t0
-        aged_us, _ = measure(rounds)
+        aged_us, _, stored = measure(rounds)
+        _check_stored(engine, expected + stored)
     finally:
         pool.shutdown()
         engine.dispose()
