@@ -55,11 +55,15 @@ class Delivery:
     incoming: Sequence[IncomingAlert]
     now: datetime
     alerts: list[IncomingAlert] = field(default_factory=list)  # one per identity
+    # The insert's row per alert, built by the request's own thread before it queues:
+    # everything done here stays out of the serialised write.
+    rows: list[dict[str, Any]] = field(default_factory=list)
     result: IngestResult | None = None
     error: Exception | None = None
 
     def __post_init__(self) -> None:
         self.alerts = _dedupe(self.incoming)
+        self.rows = [_row(alert, self.now) for alert in self.alerts]
 
 
 def ingest_alerts(
@@ -77,15 +81,15 @@ def ingest_batch(conn: Connection, deliveries: Sequence[Delivery]) -> list[Inges
     delivery order), so on PostgreSQL two transactions take row locks in the same order.
     Active silences are read after the insert, at the latest `now` of the batch.
     """
-    first: dict[tuple[str, datetime], tuple[int, IncomingAlert]] = {}
+    first: dict[tuple[str, datetime], tuple[int, dict[str, Any]]] = {}
     for index, delivery in enumerate(deliveries):
-        for alert in delivery.alerts:
-            first.setdefault(alert.identity, (index, alert))
+        for alert, row in zip(delivery.alerts, delivery.rows, strict=True):
+            first.setdefault(alert.identity, (index, row))
     if not first:
         return [_counted(d, 0, 0) for d in deliveries]
     # executemany: SQLAlchemy's "insertmanyvalues" sends one multi-row INSERT per batch
     # from a statement compiled once and cached, instead of compiling .values(rows) per call.
-    rows = [_row(alert, deliveries[i].now) for i, alert in (first[k] for k in sorted(first))]
+    rows = [first[key][1] for key in sorted(first)]
     stmt = _INSERT_NEW[conn.dialect.name]
     created = {(fp, starts): alert_id for alert_id, fp, starts in conn.execute(stmt, rows)}
     silences = _active_silences(conn, max(d.now for d in deliveries))

@@ -1,10 +1,11 @@
 """Benchmark of alert intake: Alertmanager webhooks posted to opsloop's production server.
 
-Run: `python bench/intake.py` (defaults: `opsloop web` — gunicorn, one worker process per
-core — on a free port with a temporary SQLite var dir; 8 keep-alive client connections in
-2 client processes; 20,000 requests or 30 s, whichever ends first). `--server serve` runs
-the embedded `opsloop serve` (waitress, one process) instead; `--postgres URL` runs on a
-temporary database created on that PostgreSQL server (and dropped afterwards).
+Run: `python bench/intake.py` (defaults: `opsloop web` — gunicorn with opsloop's default
+workers and threads — on a free port with a temporary SQLite var dir; 8 keep-alive client
+connections in 2 client processes; 20,000 requests or 30 s, whichever ends first).
+`--server serve` runs the embedded `opsloop serve` (waitress, one process) instead;
+`--postgres URL` runs on a temporary database created on that PostgreSQL server (and
+dropped afterwards).
 
 Every payload carries 5 alerts distinct from every other payload's; every tenth request
 re-sends an earlier payload, as Alertmanager does after a timeout, which must add no rows.
@@ -46,6 +47,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from alerts.fingerprint import fingerprint  # noqa: E402
+from core.settings import Settings  # noqa: E402
 
 GOAL_RPS = 1000.0
 GOAL_P99_MS = 100.0
@@ -54,6 +56,7 @@ RESEND_EVERY = 10
 WATCHDOG_S = 115
 MAX_SECONDS = 60.0
 PATH = "/api/v1/alerts/alertmanager"
+DEFAULTS = Settings()  # what `opsloop web` / `opsloop serve` use when nothing is set
 
 
 def payload(run: str, client: int, seq: int) -> dict[str, Any]:
@@ -292,6 +295,7 @@ def run_clients(
     per_client = -(-total // clients)
     workers = [
         ctx.Process(
+            daemon=True,  # the watchdog's exit ends them too
             target=client_process,
             args=(port, token, run, range(p, clients, procs), per_client, seconds, start, results),
         )
@@ -452,9 +456,11 @@ def main() -> None:
     parser.add_argument("--client-procs", type=int, default=2, help="processes the clients use")
     parser.add_argument("--requests", type=int, default=20000)
     parser.add_argument("--seconds", type=float, default=30.0, help=f"at most {MAX_SECONDS:.0f}")
-    parser.add_argument("--threads", type=int, default=4, help="server threads (per worker)")
     parser.add_argument(
-        "--workers", type=int, default=os.cpu_count() or 2, help="gunicorn workers (web)"
+        "--threads", type=int, default=DEFAULTS.threads, help="server threads (per worker)"
+    )
+    parser.add_argument(
+        "--workers", type=int, default=DEFAULTS.web_workers, help="gunicorn workers (web)"
     )
     args = parser.parse_args()
     args.seconds = min(args.seconds, MAX_SECONDS)
@@ -489,14 +495,15 @@ def _measure(args: argparse.Namespace, database_url: str, var_dir: Path, pg_name
     run = secrets.token_hex(4)
     try:
         # Warm-up (not timed): connections, pools, caches, first writes.
-        load = (port, token, f"{run}w", args.clients, args.client_procs)
-        run_clients(*load, total=args.clients * 20, seconds=10)
+        clients = (args.clients, args.client_procs)
+        run_clients(port, token, f"{run}w", *clients, total=args.clients * 20, seconds=10)
         server = process_tree(proc.pid)
         database = postgres_backends(database_url, pg_name) if args.postgres else []
         tally, elapsed, (before, after) = run_clients(
-            *load[:2],
+            port,
+            token,
             run,
-            *load[3:],
+            *clients,
             total=args.requests,
             seconds=args.seconds,
             snapshot=lambda: (cpu_s(server), cpu_s(database), machine_busy_s()),
