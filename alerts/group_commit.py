@@ -68,8 +68,12 @@ class GroupCommit:
                 with self._guard:
                     batch = self._waiting[:MAX_BATCH_DELIVERIES]
                     del self._waiting[:MAX_BATCH_DELIVERIES]
-                with self._across_processes():
-                    store_deliveries(self.engine, batch)
+                try:
+                    with self._across_processes():
+                        store_deliveries(self.engine, batch)
+                except BaseException as exc:  # no batch-mate may wait for a result forever
+                    _fail_unsettled(batch, exc)
+                    raise
         if delivery.error is not None:
             raise delivery.error
         assert delivery.result is not None
@@ -105,6 +109,13 @@ def store_deliveries(engine: Engine, batch: list[Delivery]) -> None:
         return
     for delivery, result in zip(batch, results, strict=True):
         delivery.result = result
+
+
+def _fail_unsettled(batch: list[Delivery], exc: BaseException) -> None:
+    failure = exc if isinstance(exc, Exception) else RuntimeError("storing was interrupted")
+    for delivery in batch:
+        if delivery.result is None and delivery.error is None:
+            delivery.error = failure
 
 
 def _lock_path(engine: Engine) -> str | None:

@@ -4,13 +4,16 @@ import json
 from dataclasses import replace
 from datetime import datetime
 
+import pytest
 from sqlmodel import Session, select
 
-from alerts.group_commit import store_deliveries
+from alerts.group_commit import GroupCommit, store_deliveries
 from alerts.ingest import Delivery, ingest_batch
 from alerts.intake import parse_alertmanager
 from alerts.models import Alert, AlertEvent
 from core.clock import utcnow
+from core.db import create_db_engine
+from core.migrate import upgrade
 from tests.alerts.payloads import alertmanager_message, resolved_copy
 
 
@@ -69,3 +72,20 @@ def test_a_delivery_that_fails_fails_alone_and_its_batch_mates_are_stored(engine
     assert bad.result is None and isinstance(bad.error, Exception)
     assert "naive datetime" in str(bad.error)
     assert len(rows(engine)) == 3
+
+
+def test_a_failure_before_the_transaction_settles_the_batch_and_the_next_one_works(tmp_path):
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'opsloop.db'}")
+    upgrade(engine)
+    blocker = tmp_path / "opsloop.db.intake-lock"
+    blocker.mkdir()  # the SQLite file lock cannot be opened: a directory is in the way
+    commit = GroupCommit(engine)
+    first = Delivery(parsed(alertmanager_message(alerts=1)), utcnow())
+    with pytest.raises(IsADirectoryError):
+        commit.deliver(first)
+    assert isinstance(first.error, IsADirectoryError) and first.result is None
+    blocker.rmdir()
+    second = Delivery(parsed(alertmanager_message(alerts=1)), utcnow())
+    assert commit.deliver(second).created == 1
+    assert len(rows(engine)) == 1
+    engine.dispose()
