@@ -139,7 +139,7 @@ class Collected:
 
     Either `known` holds (series id or None, value) of every sample -- the steady state,
     read by split_known from the memo -- or `exposition` holds the parsed body, or the
-    outcome has an error. `failure` is set by a writer whose transaction failed.
+    outcome has an error.
     """
 
     target: TargetSpec
@@ -150,7 +150,6 @@ class Collected:
     content_type: str | None = None
     exposition: Exposition | None = None
     known: tuple[list[int | None], list[float]] | None = None
-    failure: BaseException | None = None
 
     @property
     def scrape_ms(self) -> int:
@@ -242,16 +241,17 @@ def _present(conn: Connection, batch: Sequence[Collected]) -> list[Collected]:
 def _store_one(
     conn: Connection, item: Collected, generation: int, rows: list[tuple[int, int, float]]
 ) -> None:
+    """One scrape's part of store_scrapes: its samples and synthetic series into `rows`."""
     memo, outcome = item.memo, item.outcome
     if memo.generation != generation:  # series were deleted or rolled back since
         memo.ids.clear()
         memo.synthetic_ids = []
         memo.generation = generation
-        if item.known is not None:  # read with ids that are gone: parse it after all
+        if outcome.error is None:  # it was read with the memo's ids: read it afresh
             item.known = None
             try:
                 item.exposition = parse(item.body, item.content_type)
-            except ParseError as exc:  # (split_known took it, so the parser should too)
+            except ParseError as exc:  # (it was read once, so this should not happen)
                 outcome.error = f"parse error: {exc}"
     if outcome.error is None:
         try:  # ingest checks its limits before it keeps anything
