@@ -498,7 +498,12 @@ def _measure(args: argparse.Namespace, database_url: str, var_dir: Path, pg_name
         clients = (args.clients, args.client_procs)
         run_clients(port, token, f"{run}w", *clients, total=args.clients * 20, seconds=10)
         server = process_tree(proc.pid)
-        database = postgres_backends(database_url, pg_name) if args.postgres else []
+
+        def database() -> dict[int, float]:
+            # Listed at each snapshot: a backend opened during the run counts from its start.
+            pids = postgres_backends(database_url, pg_name) if args.postgres else []
+            return {pid: cpu_s([pid]) for pid in pids}
+
         tally, elapsed, (before, after) = run_clients(
             port,
             token,
@@ -506,7 +511,7 @@ def _measure(args: argparse.Namespace, database_url: str, var_dir: Path, pg_name
             *clients,
             total=args.requests,
             seconds=args.seconds,
-            snapshot=lambda: (cpu_s(server), cpu_s(database), machine_busy_s()),
+            snapshot=lambda: (cpu_s(server), database(), machine_busy_s()),
         )
     finally:
         proc.terminate()
@@ -516,7 +521,9 @@ def _measure(args: argparse.Namespace, database_url: str, var_dir: Path, pg_name
         tally=tally,
         elapsed_s=elapsed,
         server_cpu_s=after[0] - before[0],
-        database_cpu_s=after[1] - before[1] if args.postgres else None,
+        database_cpu_s=sum(v - before[1].get(pid, 0.0) for pid, v in after[1].items())
+        if args.postgres
+        else None,
         machine_busy_s=after[2] - before[2],
         rows=rows,
         fingerprints=fingerprints,
