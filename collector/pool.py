@@ -23,7 +23,8 @@ from datetime import datetime
 from functools import partial
 from queue import SimpleQueue
 
-from sqlalchemy import Connection, or_, update
+import sqlalchemy as sa
+from sqlalchemy import Connection, bindparam, or_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -56,6 +57,31 @@ def slot_of(now_ms: int, interval_ms: int, offset: int) -> int:
     return (now_ms - offset) // max(interval_ms, 1)
 
 
+_TARGETS = Target.__table__  # type: ignore[attr-defined]
+_NEXT = _TARGETS.c.next_scrape_at
+_NOW_AT = bindparam("now_at", type_=_NEXT.type)
+_NEXT_AT = bindparam("next_at", type_=_NEXT.type)
+# Built once: a scrape tick reads the schedule every second and claims each due target.
+_SCHEDULE = (
+    sa.select(_TARGETS.c.id, _TARGETS.c.job, _TARGETS.c.url, _TARGETS.c.interval_s, _NEXT)
+    .where(_TARGETS.c.enabled.is_(True))
+    .order_by(_TARGETS.c.id)
+)
+_CLAIM = (
+    update(_TARGETS)
+    .where(
+        _TARGETS.c.id == bindparam("target_id"),
+        or_(_NEXT.is_(None), _NEXT <= _NOW_AT, _NEXT > _NEXT_AT),
+    )
+    .values(next_scrape_at=bindparam("claim_at"))
+)
+_ARM = (
+    update(_TARGETS)
+    .where(_TARGETS.c.id == bindparam("target_id"), _NEXT.is_(None))
+    .values(next_scrape_at=bindparam("claim_at"))
+)
+
+
 def claim_slot(
     conn: Connection, target_id: int, now_ms: int, next_ms: int, *, arm_only: bool
 ) -> bool:
@@ -68,22 +94,11 @@ def claim_slot(
     A target never claimed is only armed for its next slot when arm_only is set, so new
     targets start at their offset instead of all at once.
     """
-    targets = Target.__table__  # type: ignore[attr-defined]
-    column = targets.c.next_scrape_at
-    free = or_(column.is_(None), column <= from_ms(now_ms), column > from_ms(next_ms))
-    if arm_only:
-        armed = conn.execute(
-            update(targets)
-            .where(targets.c.id == target_id, column.is_(None))
-            .values(next_scrape_at=from_ms(next_ms))
-        ).rowcount
-        if armed:
-            return False
-    claimed = conn.execute(
-        update(targets)
-        .where(targets.c.id == target_id, free)
-        .values(next_scrape_at=from_ms(next_ms))
-    ).rowcount
+    next_at = from_ms(next_ms)
+    if arm_only and conn.execute(_ARM, {"target_id": target_id, "claim_at": next_at}).rowcount:
+        return False
+    params = {"target_id": target_id, "now_at": from_ms(now_ms), "next_at": next_at}
+    claimed = conn.execute(_CLAIM, {**params, "claim_at": next_at}).rowcount
     return bool(claimed == 1)
 
 
@@ -175,34 +190,34 @@ class ScrapePool:
         A target never claimed before waits for its offset, unless first_now is set.
         """
         now_ms = to_ms(now)
-        with Session(reading(self.engine)) as session:
-            targets = list(
-                session.exec(
-                    select(Target).where(col(Target.enabled).is_(True)).order_by(col(Target.id))
-                )
-            )
-        self._forget_gone({t.id for t in targets if t.id is not None}, now)
-        wanted: list[tuple[Target, int]] = []
-        for t in targets:
-            assert t.id is not None
-            self.seen.add(t.id)
-            if t.id in self.running:
+        with reading(self.engine).connect() as conn:  # every second: plain rows, no ORM
+            rows = conn.execute(_SCHEDULE).all()
+        self._forget_gone({row.id for row in rows}, now)
+        wanted: list[tuple[int, int]] = []
+        for row in rows:
+            self.seen.add(row.id)
+            if row.id in self.running:
                 continue  # its next slot stays unclaimed: whoever is free takes it
-            interval_ms = int(t.interval_s * 1000)
-            offset = offset_ms(t.job, t.url, interval_ms)
+            interval_ms = int(row.interval_s * 1000)
+            offset = offset_ms(row.job, row.url, interval_ms)
             next_ms = (slot_of(now_ms, interval_ms, offset) + 1) * max(interval_ms, 1) + offset
-            claimed_ms = to_ms(t.next_scrape_at) if t.next_scrape_at is not None else None
+            claimed_ms = to_ms(row.next_scrape_at) if row.next_scrape_at is not None else None
             if claimed_ms is not None and now_ms < claimed_ms <= next_ms:
                 continue  # this slot is taken (as read: the claim below decides)
-            wanted.append((t, next_ms))
+            wanted.append((row.id, next_ms))
         if not wanted:
             return []
         with write_lock(self.engine), self.engine.begin() as conn:
-            return [
-                TargetSpec.of(t)
-                for t, next_ms in wanted
-                if claim_slot(conn, t.id, now_ms, next_ms, arm_only=not first_now)  # type: ignore[arg-type]
+            claimed = [
+                target_id
+                for target_id, next_ms in wanted
+                if claim_slot(conn, target_id, now_ms, next_ms, arm_only=not first_now)
             ]
+        if not claimed:
+            return []
+        with Session(reading(self.engine)) as session:
+            found = session.exec(select(Target).where(col(Target.id).in_(claimed)))
+            return [TargetSpec.of(t) for t in sorted(found, key=lambda t: t.id or 0)]
 
     def _forget_gone(self, present: set[int], now: datetime) -> None:
         for gone in [tid for tid in self.seen if tid not in present]:
