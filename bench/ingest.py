@@ -6,7 +6,9 @@ N local targets (a child process, so serving costs nothing here) each expose a r
 ~1,000-sample text exposition over real HTTP. opsloop scrapes them all, round after round,
 with its scrape pool into a fresh SQLite file, measuring this process's CPU time per stored
 sample (the first round, which creates the series, is shown apart), and checks that the
-database holds every sample the scrapes reported.
+database holds every sample the scrapes reported. A round is one 15 s interval of the
+scheduler: the tick that claims and starts every target and the 14 ticks that find nothing
+due are counted too.
 The figure printed is the steady state on an aged table (each series already holding
 --history older samples, as after half an hour of scraping), which costs more on SQLite than
 a young one; both are shown. When Debian's `prometheus` is installed, it scrapes the same
@@ -28,6 +30,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from threading import Thread
@@ -36,6 +39,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+INTERVAL_S = 15
+TICKS_PER_INTERVAL = 15  # the scrape tick runs every second (collector.runner.SCRAPE_TICK_S)
 PROMETHEUS_RUN_S = 24.0
 PROMETHEUS_WARMUP_S = 6.0
 
@@ -177,21 +182,41 @@ def bench_opsloop(
     specs = []
     with Session(engine) as session:
         for i, url in enumerate(urls):
-            t = ensure_target(session, job="bench", url=url, labels={"shard": str(i % 4)},
-                              interval_s=15, timeout_s=10, source=TargetSource.API)  # fmt: skip
+            t = ensure_target(
+                session,
+                job="bench",
+                url=url,
+                labels={"shard": str(i % 4)},
+                interval_s=INTERVAL_S,
+                timeout_s=10,
+                source=TargetSource.API,
+            )
             session.commit()
             specs.append(TargetSpec.of(t))
     tune_gc()  # what the collector does when it starts in opsloop
     pool = ScrapePool(engine, ScrapeConfig(), utcnow, max_workers=8)
 
+    slot_at = [utcnow()]
+
     def measure(count: int) -> tuple[float, int, int]:
         """Rounds of scrapes, then the move of their samples into `sample` (counted too:
-        opsloop does it once per 5-minute bucket, i.e. every 20 scrapes at 15 s)."""
+        opsloop does it once per 5-minute bucket, i.e. every 20 scrapes at 15 s).
+
+        A round is one 15 s interval of the scheduler as opsloop runs it: the tick that
+        claims and starts every target (the scheduler's `now` moves on by an interval),
+        and the 14 other ticks of the interval (1 s apart) that find nothing due."""
         cpu, stored = 0.0, 0
         for _ in range(count):
             cpu0 = time.process_time()
-            outcomes = [f.result() for f in [pool.submit(s) for s in specs]]
+            futures = pool.tick(slot_at[0], first_now=True)
+            outcomes = [f.result() for f in futures]
+            for _ in range(TICKS_PER_INTERVAL - 1):
+                if pool.tick(slot_at[0]):
+                    raise SystemExit("a target was due twice in one interval")
             cpu += time.process_time() - cpu0
+            slot_at[0] += timedelta(seconds=INTERVAL_S)
+            if len(outcomes) != len(specs):
+                raise SystemExit(f"{len(outcomes)} of {len(specs)} targets were due")
             bad = [o.error for o in outcomes if o.error]
             if bad:
                 raise SystemExit(f"scrape failed: {bad[0]}")
