@@ -95,7 +95,6 @@ def web(runtime: Runtime, workers: int) -> None:
             self.cfg.set("workers", workers)
             self.cfg.set("threads", runtime.settings.threads)
             self.cfg.set("worker_class", "gthread")
-            self.cfg.set("accesslog", "-")
 
         def load(self) -> Any:
             return create_app(runtime)
