@@ -45,6 +45,7 @@ from core.db import reading
 log = logging.getLogger(__name__)
 
 DEFAULT_WORKERS = 8
+SCHEDULE_MAX_AGE_MS = 5_000
 
 
 def offset_ms(job: str, url: str, interval_ms: int) -> int:
@@ -171,6 +172,10 @@ class ScrapePool:
     memos: dict[int, SeriesMemo] = field(default_factory=dict)
     seen: set[int] = field(default_factory=set)
     running: dict[int, Future[ScrapeOutcome]] = field(default_factory=dict)
+    # The schedule is read when a slot of a known target starts, or after
+    # SCHEDULE_MAX_AGE_MS (to see new, changed and removed targets), not every tick.
+    _read_ms: int = 0
+    _next_read_ms: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _executor: ThreadPoolExecutor | None = None
     writer: ScrapeWriter = field(init=False)
@@ -187,20 +192,26 @@ class ScrapePool:
     def due_targets(self, now: datetime, *, first_now: bool = False) -> list[TargetSpec]:
         """Enabled targets whose slot came, that this process claimed and is not running.
 
-        A target never claimed before waits for its offset, unless first_now is set.
+        A target never claimed before waits for its offset, unless first_now is set. A
+        tick before the next slot start of any target reads nothing (first_now always
+        reads); new, changed and removed targets are seen within SCHEDULE_MAX_AGE_MS.
         """
         now_ms = to_ms(now)
-        with reading(self.engine).connect() as conn:  # every second: plain rows, no ORM
+        if not first_now and self._read_ms <= now_ms < self._next_read_ms:
+            return []  # no slot starts before then (and the schedule read is recent)
+        with reading(self.engine).connect() as conn:  # plain rows, no ORM
             rows = conn.execute(_SCHEDULE).all()
         self._forget_gone({row.id for row in rows}, now)
+        self._read_ms, self._next_read_ms = now_ms, now_ms + SCHEDULE_MAX_AGE_MS
         wanted: list[tuple[int, int]] = []
         for row in rows:
             self.seen.add(row.id)
-            if row.id in self.running:
-                continue  # its next slot stays unclaimed: whoever is free takes it
             interval_ms = int(row.interval_s * 1000)
             offset = offset_ms(row.job, row.url, interval_ms)
             next_ms = (slot_of(now_ms, interval_ms, offset) + 1) * max(interval_ms, 1) + offset
+            self._next_read_ms = min(self._next_read_ms, next_ms)
+            if row.id in self.running:
+                continue  # its next slot stays unclaimed: whoever is free takes it
             claimed_ms = to_ms(row.next_scrape_at) if row.next_scrape_at is not None else None
             if claimed_ms is not None and now_ms < claimed_ms <= next_ms:
                 continue  # this slot is taken (as read: the claim below decides)
