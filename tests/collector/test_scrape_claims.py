@@ -70,12 +70,12 @@ def test_a_target_added_between_schedule_reads_is_seen_and_started_at_its_offset
     from collector.pool import SCHEDULE_MAX_AGE_MS
 
     pool = ScrapePool(engine, ScrapeConfig(), utcnow)
-    first = make_target(engine, "http://127.0.0.1:9/a", interval_s=60.0, timeout_s=1.0)
+    make_target(engine, "http://127.0.0.1:9/a", interval_s=60.0, timeout_s=1.0)
     start = utcnow()
-    pool.due_targets(start)  # reads the schedule, arms `first` for its next slot
+    pool.due_targets(start)  # reads the schedule, arms the first target for its next slot
     added = make_target(engine, "http://127.0.0.1:9/b", interval_s=60.0, timeout_s=1.0)
     seen_by = start + timedelta(milliseconds=SCHEDULE_MAX_AGE_MS)
-    pool.due_targets(seen_by)  # (`first` may be due by then or not: its offset decides)
+    pool.due_targets(seen_by)  # (the first target may be due by then: its offset decides)
     with Session(engine) as session:
         armed_at = session.get(Target, added.id).next_scrape_at
     assert armed_at is not None and seen_by < armed_at <= seen_by + timedelta(seconds=60)
