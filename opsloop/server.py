@@ -72,6 +72,7 @@ def serve(runtime: Runtime) -> None:
 
 
 def worker(runtime: Runtime) -> None:
+    prepare_services(runtime)
     scheduler = build_scheduler(runtime, blocking=True)
     _stop_on_sigterm()
     log.info("worker started with %d jobs", len(scheduler.get_jobs()))
@@ -87,6 +88,7 @@ def worker(runtime: Runtime) -> None:
 
 def web(runtime: Runtime, workers: int) -> None:
     """The web app alone under gunicorn, for N stateless processes behind a balancer."""
+    prepare_services(runtime)
     from gunicorn.app.base import BaseApplication
 
     class _Gunicorn(BaseApplication):
