@@ -7,6 +7,7 @@ network errors and 5xx = try again later).
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -108,7 +109,7 @@ class Http:
         return data if isinstance(data, dict) else {}
 
 
-class Exporter:
+class Exporter(ABC):
     """One export target: create an issue the first time, update it afterwards."""
 
     target: ClassVar[ExportTarget]
@@ -118,11 +119,13 @@ class Exporter:
         self.options = config.options
         self.http = http or Http(config.timeout_s)
 
+    @abstractmethod
     def create(self, item: ItemPayload) -> Exported:
-        raise NotImplementedError
+        """Create the issue (or send the first message) for an item."""
 
+    @abstractmethod
     def update(self, external_id: str, item: ItemPayload) -> Exported:
-        raise NotImplementedError
+        """Update what an earlier export created."""
 
     def labels(self, item: ItemPayload) -> list[str]:
         extra = self.options.get("labels") or []
