@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -87,4 +86,3 @@ def metrics_server(routes: dict[str, Route] | None = None) -> Iterator[MetricsSe
         server.stop.set()
         httpd.shutdown()
         httpd.server_close()
-        time.sleep(0)
