@@ -1,13 +1,15 @@
 """CPU cost of scraping, parsing and storing a sample, against Prometheus on the same targets.
 
-    python bench/ingest.py [--targets 20] [--rounds 10] [--history 120] [--database-url URL]
+    python bench/ingest.py [--targets 20] [--rounds 20] [--history 120] [--database-url URL]
 
 N local targets (a child process, so serving costs nothing here) each expose a realistic
 ~1,000-sample text exposition over real HTTP. opsloop scrapes them all, round after round,
 with its scrape pool into a fresh SQLite file, measuring this process's CPU time per stored
 sample (the first round, which creates the series, is shown apart), and checks that the
 database holds every sample the scrapes reported. Each round is one scheduler tick that
-claims (in the database) and scrapes every target, as if all were due at once.
+claims (in the database) and scrapes every target, as if all were due at once; the clock of
+the rounds moves 15 s a round, so 20 rounds fill a 5-minute bucket, and after the rounds
+the bucket's samples move into chunks, as the collector moves them (counted too).
 The figure printed is the steady state on an aged table (each series already holding
 --history older samples, as after half an hour of scraping), which costs more on SQLite than
 a young one; both are shown. When Debian's `prometheus` is installed, it scrapes the same
@@ -125,27 +127,32 @@ def _serve(count: int, ports: mp.Queue) -> None:  # type: ignore[type-arg]
 
 
 def _age(engine: Any, history: int, before_ms: int) -> int:
-    """Give every series `history` older samples, 15 s apart (what an hour of scraping
-    leaves): a young table whose series still share leaf pages is cheaper to append to."""
+    """Give every series `history` older samples, 15 s apart (what half an hour of scraping
+    leaves), packed as the collector packs them: a young database is cheaper to add to."""
     from sqlalchemy import text
 
-    from collector.storage import insert_samples
+    from collector.landing import insert_samples, move_recent
 
     with engine.begin() as conn:
         ids = [row[0] for row in conn.execute(text("SELECT id FROM series ORDER BY id"))]
         rows = [
             (sid, before_ms - k * 15_000, float(k)) for sid in ids for k in range(history, 0, -1)
         ]
-        return insert_samples(conn, rows)
+        insert_samples(conn, rows)
+    move_recent(engine, before_ms)
+    return len(rows)
 
 
 def _check_stored(engine: Any, expected: int) -> None:
-    """Every sample scraped (and aged) is in the database, in sample or sample_recent."""
+    """Every sample scraped (and aged) is in the database, packed or still landing."""
     from sqlalchemy import text
 
     with engine.connect() as conn:
         found = conn.execute(
-            text("SELECT (SELECT count(*) FROM sample) + (SELECT count(*) FROM sample_recent)")
+            text(
+                "SELECT (SELECT coalesce(sum(count), 0) FROM sample_chunk)"
+                " + (SELECT count(*) FROM sample_recent)"
+            )
         ).scalar()
     if found != expected:
         raise SystemExit(f"the database holds {found} samples, {expected} were stored")
@@ -158,13 +165,14 @@ def bench_opsloop(
     from sqlmodel import Session
 
     from collector.config import ScrapeConfig
+    from collector.landing import move_recent
     from collector.models import TargetSource
     from collector.pool import ScrapePool
     from collector.runner import tune_gc
     from collector.scrape import TargetSpec
-    from collector.storage import move_recent
+    from collector.storage import ROLLUP_MS
     from collector.targets import ensure_target
-    from core.clock import to_ms, utcnow
+    from core.clock import from_ms, to_ms, utcnow
     from core.db import create_db_engine
     from core.migrate import upgrade
 
@@ -175,7 +183,8 @@ def bench_opsloop(
         from sqlalchemy import text
 
         with engine.begin() as conn:
-            conn.execute(text("DELETE FROM sample; DELETE FROM rollup; DELETE FROM scrape_run"))
+            conn.execute(text("DELETE FROM sample_chunk; DELETE FROM sample_recent"))
+            conn.execute(text("DELETE FROM rollup; DELETE FROM scrape_run"))
             conn.execute(text("DELETE FROM series; DELETE FROM target"))
     specs = []
     with Session(engine) as session:
@@ -192,13 +201,14 @@ def bench_opsloop(
             session.commit()
             specs.append(TargetSpec.of(t))
     tune_gc()  # what the collector does when it starts in opsloop
-    pool = ScrapePool(engine, ScrapeConfig(), utcnow, max_workers=8)
-
-    slot_at = [utcnow()]
+    start_ms = to_ms(utcnow()) - 3_600_000
+    slot_at = [from_ms(start_ms - start_ms % ROLLUP_MS)]  # a bucket's start, an hour ago
+    pool = ScrapePool(engine, ScrapeConfig(), lambda: slot_at[0], max_workers=8)
 
     def measure(count: int) -> tuple[float, int, int]:
-        """Rounds of scrapes, then the move of their samples into `sample` (counted too:
-        opsloop does it once per 5-minute bucket, i.e. every 20 scrapes at 15 s).
+        """Rounds of scrapes from a bucket's start, then the move of their samples into
+        chunks (counted too: the collector does it once per 5-minute bucket, i.e. every 20
+        scrapes at 15 s); the clock then skips to the next bucket.
 
         A round is one scheduler tick that claims and starts every target (its `now`
         moves on by an interval each round), so schedule reads and claims are counted."""
@@ -215,10 +225,14 @@ def bench_opsloop(
             if bad:
                 raise SystemExit(f"scrape failed: {bad[0]}")
             stored += sum(o.post_relabel + 5 for o in outcomes)  # + the 5 synthetic series
-            time.sleep(0.002)  # distinct scrape timestamps
+        end_ms = to_ms(slot_at[0]) + ROLLUP_MS - 1
+        end_ms -= end_ms % ROLLUP_MS  # the bucket boundary at or after the last round
         cpu0 = time.process_time()
-        move_recent(engine, to_ms(utcnow()) + 1)
+        moved = move_recent(engine, end_ms)
         cpu += time.process_time() - cpu0
+        if moved != stored:
+            raise SystemExit(f"{moved} samples moved into chunks, {stored} were scraped")
+        slot_at[0] = from_ms(end_ms)
         return cpu * 1e6 / stored, stored // count, stored
 
     try:
@@ -226,7 +240,7 @@ def bench_opsloop(
         young_us, _, stored = measure(rounds)
         _check_stored(engine, expected := expected + stored)
         t0 = time.monotonic()
-        expected += _age(engine, history, to_ms(utcnow()) - 3_600_000)
+        expected += _age(engine, history, start_ms - start_ms % ROLLUP_MS)
         aged_s = time.monotonic() - t0
         aged_us, _, stored = measure(rounds)
         _check_stored(engine, expected + stored)
@@ -305,7 +319,7 @@ def bench_prometheus(binary: str, addresses: list[str]) -> float | None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--targets", type=int, default=20)
-    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=20, help="rounds per measure (20: a bucket)")
     parser.add_argument("--history", type=int, default=120, help="older samples per series")
     parser.add_argument("--skip-prometheus", action="store_true")
     parser.add_argument("--database-url", help="default: a fresh SQLite file")

@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     PrimaryKeyConstraint,
     String,
     Text,
@@ -79,24 +80,31 @@ class Series(SQLModel, table=True):
     stale_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
 
 
-class Sample(SQLModel, table=True):
-    __tablename__ = "sample"
-    # On SQLite the primary key is the table itself (no rowid B-tree beside it): one
-    # B-tree write per sample instead of two on the hottest insert.
-    __table_args__ = {"sqlite_with_rowid": False}
+class SampleChunk(SQLModel, table=True):
+    """Raw samples of one series in one 5-minute bucket, packed (see collector.chunks).
 
-    series_id: int = Field(
-        sa_column=Column(Integer(), ForeignKey("series.id", ondelete="CASCADE"), primary_key=True)
+    A rowid table, not keyed by series: a move of a bucket appends its rows at the end,
+    so it writes a few new pages instead of rewriting one page per series."""
+
+    __tablename__ = "sample_chunk"
+    __table_args__ = (
+        UniqueConstraint("series_id", "bucket_ms", name="uq_sample_chunk_series_bucket"),
+        Index("ix_sample_chunk_bucket", "bucket_ms"),
     )
-    ts_ms: int = Field(sa_column=Column(BigInteger(), primary_key=True, autoincrement=False))
-    # NULL stands for NaN: SQLite turns NaN into NULL, so both databases read it back as NaN.
-    value: float | None = Field(default=None, sa_column=Column(Float()))
+
+    id: int | None = Field(default=None, primary_key=True)
+    series_id: int = Field(
+        sa_column=Column(Integer(), ForeignKey("series.id", ondelete="CASCADE"), nullable=False)
+    )
+    bucket_ms: int = Field(sa_column=Column(BigInteger(), nullable=False, autoincrement=False))
+    count: int = Field(sa_column=Column(Integer(), nullable=False))
+    data: bytes = Field(sa_column=Column(LargeBinary(), nullable=False))
 
 
 class SampleRecent(SQLModel, table=True):
     """Fresh scraped samples, in time order: appending here touches a few pages per scrape,
-    where `sample` (keyed by series first) would touch one page per series. A periodic move
-    brings them into `sample` many per series at once; queries read both."""
+    where a table keyed by series would touch one page per series. A periodic move
+    brings each complete 5-minute bucket into `sample_chunk`; queries read both."""
 
     __tablename__ = "sample_recent"
     __table_args__ = (
@@ -104,13 +112,33 @@ class SampleRecent(SQLModel, table=True):
         {"sqlite_with_rowid": False},
     )
 
-    # Columns in the same order as `sample` (the bulk INSERT is positional); the key is
-    # time first.
+    # NULL stands for NaN: SQLite turns NaN into NULL, so both databases read it back as NaN.
     series_id: int = Field(
         sa_column=Column(Integer(), ForeignKey("series.id", ondelete="CASCADE"), nullable=False)
     )
     ts_ms: int = Field(sa_column=Column(BigInteger(), nullable=False, autoincrement=False))
     value: float | None = Field(default=None, sa_column=Column(Float()))
+
+
+class SampleBatch(SQLModel, table=True):
+    """One scrape's samples that carry the scrape's own time, packed: the series ids
+    (int64) and their values (float64), little-endian, in the exposition's order.
+
+    The landing place of the scrape hot path: one small insert per scrape instead of a row
+    per sample. Samples with a timestamp of their own, and series another target created,
+    land in `sample_recent` instead. Both move into `sample_chunk` with their bucket."""
+
+    __tablename__ = "sample_batch"
+    __table_args__ = (Index("ix_sample_batch_ts", "ts_ms"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    ts_ms: int = Field(sa_column=Column(BigInteger(), nullable=False, autoincrement=False))
+    # No foreign key: a batch outlives its target until it moves (readers look for
+    # batches of targets that are gone).
+    target_id: int | None = Field(default=None, sa_column=Column(Integer(), nullable=True))
+    count: int = Field(sa_column=Column(Integer(), nullable=False))
+    series: bytes = Field(sa_column=Column(LargeBinary(), nullable=False))
+    data: bytes = Field(sa_column=Column(LargeBinary(), nullable=False))
 
 
 class Rollup(SQLModel, table=True):

@@ -14,12 +14,14 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, select
 from sqlalchemy.engine import Engine
 
+from collector import chunks
+from collector.landing import move_recent
 from collector.models import ScrapeRun
 from collector.storage import (
+    CHUNK,
     RECENT,
     ROLLUP,
     ROLLUP_MS,
-    SAMPLE,
     SERIES,
     forget_series_ids,
     write_lock,
@@ -101,16 +103,18 @@ def _roll_series(
 def roll_up(engine: Engine, now_ms: int) -> int:
     """Roll up every complete bucket not rolled up yet; returns how many rows were written.
 
-    The last rolled bucket is redone (samples may have arrived after it was rolled); empty
-    stretches are skipped; at most MAX_BUCKETS_PER_RUN buckets with data per run.
+    The samples of complete buckets are packed first (storage.move_recent). The last rolled
+    bucket is redone (samples may have arrived after it was rolled); empty stretches are
+    skipped; at most MAX_BUCKETS_PER_RUN buckets with data per run.
     """
     end = now_ms - now_ms % ROLLUP_MS  # buckets before this one are complete
+    move_recent(engine, end)
     written = 0
     with reading(engine).connect() as conn:
         done = conn.execute(select(func.max(ROLLUP.c.bucket_ms))).scalar()
         after = conn.execute(
-            select(func.min(SAMPLE.c.ts_ms)).where(
-                SAMPLE.c.ts_ms >= (done + ROLLUP_MS if done is not None else -(2**62))
+            select(func.min(CHUNK.c.bucket_ms)).where(
+                CHUNK.c.bucket_ms >= (done + ROLLUP_MS if done is not None else -(2**62))
             )
         ).scalar()
     with write_lock(engine), engine.begin() as conn:
@@ -136,9 +140,9 @@ def _roll_range(conn: Connection, start: int, end: int) -> int:
         )
     }
     rows = conn.execute(
-        select(SAMPLE.c.series_id, SAMPLE.c.ts_ms, SAMPLE.c.value)
-        .where(SAMPLE.c.ts_ms >= start - ROLLUP_MS, SAMPLE.c.ts_ms < end)
-        .order_by(SAMPLE.c.series_id, SAMPLE.c.ts_ms)
+        select(CHUNK.c.series_id, CHUNK.c.count, CHUNK.c.data)
+        .where(CHUNK.c.bucket_ms >= start - ROLLUP_MS, CHUNK.c.bucket_ms < end)
+        .order_by(CHUNK.c.series_id, CHUNK.c.bucket_ms)
     )
     out: list[dict[str, Any]] = []
     current: int | None = None
@@ -154,11 +158,12 @@ def _roll_range(conn: Connection, start: int, end: int) -> int:
         ).items():
             out.append(bucket.row(current, bucket_ms))
 
-    for sid, ts, value in rows:
+    for sid, count, data in rows:
         if sid != current:
             flush()
             current, points = sid, []
-        points.append((ts, math.nan if value is None else value))
+        ts, values = chunks.decode(data, count)
+        points.extend(zip(ts, values, strict=True))
     flush()
     conn.execute(delete(ROLLUP).where(ROLLUP.c.bucket_ms >= start, ROLLUP.c.bucket_ms < end))
     if out:
@@ -170,7 +175,8 @@ def apply_retention(
     engine: Engine, now_ms: int, *, raw_keep_s: float, rollup_keep_s: float
 ) -> dict[str, int]:
     """Delete raw samples past raw_keep_s (never ones not rolled up yet), rollups past
-    rollup_keep_s, and series left with neither."""
+    rollup_keep_s, and series left with neither. Raw samples go a bucket at a time: those
+    of a bucket that ends after the cut stay until the next run."""
     with reading(engine).connect() as conn:
         done = conn.execute(select(func.max(ROLLUP.c.bucket_ms))).scalar()
     raw_cut = now_ms - int(raw_keep_s * 1000)
@@ -178,14 +184,18 @@ def apply_retention(
     rollup_cut = now_ms - int(rollup_keep_s * 1000)
     runs = ScrapeRun.__table__  # type: ignore[attr-defined]
     with write_lock(engine), engine.begin() as conn:
-        samples = conn.execute(delete(SAMPLE).where(SAMPLE.c.ts_ms < raw_cut)).rowcount
+        expired = CHUNK.c.bucket_ms <= raw_cut - ROLLUP_MS
+        packed = select(func.coalesce(func.sum(CHUNK.c.count), 0)).where(expired)
+        samples = int(conn.execute(packed).scalar_one())
+        conn.execute(delete(CHUNK).where(expired))
         rollups = conn.execute(delete(ROLLUP).where(ROLLUP.c.bucket_ms < rollup_cut)).rowcount
         conn.execute(delete(runs).where(runs.c.started_at < from_ms(raw_cut)))
+        # A series stale that long is in no batch either: batches hold minutes of scrapes.
         orphans = conn.execute(
             delete(SERIES).where(
                 SERIES.c.stale_at.is_not(None),
                 SERIES.c.stale_at < from_ms(rollup_cut),
-                ~select(SAMPLE.c.series_id).where(SAMPLE.c.series_id == SERIES.c.id).exists(),
+                ~select(CHUNK.c.series_id).where(CHUNK.c.series_id == SERIES.c.id).exists(),
                 ~select(RECENT.c.series_id).where(RECENT.c.series_id == SERIES.c.id).exists(),
                 ~select(ROLLUP.c.series_id).where(ROLLUP.c.series_id == SERIES.c.id).exists(),
             )

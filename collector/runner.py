@@ -17,7 +17,7 @@ from collector.errors import ScrapeConfigError
 from collector.pool import ScrapePool
 from collector.retention import apply_retention, roll_up
 from collector.scrape import ScrapeOutcome
-from collector.storage import ROLLUP_MS, move_recent, write_lock
+from collector.storage import write_lock
 from collector.targets import (
     FileSDState,
     ensure_self_target,
@@ -103,12 +103,10 @@ def scrape_due_targets(runtime: Runtime) -> list[Future[ScrapeOutcome]]:
 
 
 def roll_up_and_retain(runtime: Runtime) -> int:
-    """Move scraped samples of complete 5-minute buckets into `sample`, roll those buckets
-    up; once an hour, delete what is past retention."""
+    """Pack scraped samples of complete 5-minute buckets into `sample_chunk` and roll those
+    buckets up (retention.roll_up does both); once an hour, delete what is past retention."""
     state = collector_state(runtime)
     now_ms = to_ms(runtime.now())
-    # complete buckets only: scraped samples move in batches of one bucket per series
-    move_recent(runtime.engine, now_ms - now_ms % ROLLUP_MS)
     written = roll_up(runtime.engine, now_ms)
     if now_ms - state.last_retention_ms >= RETENTION_EVERY_S * 1000:
         removed = apply_retention(

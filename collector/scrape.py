@@ -12,7 +12,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import repeat
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.engine import Engine
@@ -21,12 +20,12 @@ from collector.config import JobConfig
 from collector.errors import ParseError, ScrapeError
 from collector.exposition import Exposition, format_of, parse, split_known
 from collector.fetch import fetch
+from collector.landing import Landing, foreign_series
 from collector.models import Health, ScrapeRun, Target
 from collector.relabel import relabel
 from collector.storage import (
     ensure_series,
     forget_series_ids,
-    insert_samples,
     mark_seen,
     mark_stale,
     sample_transaction,
@@ -72,20 +71,26 @@ class SeriesMemo:
     ids: dict[str, int | None] = field(default_factory=dict)
     live: set[int] = field(default_factory=set)
     synthetic_ids: list[int] = field(default_factory=list)
+    # Series of the memo that another target owns (landing.foreign_series).
+    foreign: set[int] = field(default_factory=set)
     fingerprint: str = ""
     generation: int = 0  # storage.series_generation the ids were read under
+
+    def clear(self) -> None:
+        """Forget the series ids (not which series are live)."""
+        self.ids.clear()
+        self.synthetic_ids = []
+        self.foreign = set()
 
     def reset_if_changed(self, fingerprint: str) -> None:
         """Forget everything when the target's labels or relabel rules changed."""
         if fingerprint != self.fingerprint:
-            self.ids.clear()
-            self.synthetic_ids = []
+            self.clear()
             self.fingerprint = fingerprint
 
     def forget(self) -> None:
         """After a rollback: the ids may name series that were never committed."""
-        self.ids.clear()
-        self.synthetic_ids = []
+        self.clear()
         self.live = set()
 
 
@@ -189,20 +194,20 @@ def collect(
 
 def store_scrapes(engine: Engine, batch: Sequence[Collected]) -> None:
     """Write collected scrapes -- samples, synthetic series, staleness, target status and
-    scrape runs -- in one transaction, with one INSERT of all their samples.
+    scrape runs -- in one transaction; each scrape's samples are one row (a batch).
 
     Limits are checked per target before its samples are kept, so a refused scrape leaves
     no samples. Raises when the transaction fails; the caches of every scrape in the batch
     are forgotten then, since the rollback may have dropped series they hold ids of.
     """
-    rows: list[tuple[int, int, float]] = []
+    landing = Landing()
     try:
         with sample_transaction(engine) as conn:
             generation = series_generation(engine)  # read under the write lock
             live = _present(conn, batch)
             for item in live:
-                _store_one(conn, item, generation, rows)
-            insert_samples(conn, rows, recent=True)
+                _store_one(conn, item, generation, landing)
+            landing.write(conn)
             if live:
                 _record(conn, live)
     except Exception:
@@ -238,14 +243,11 @@ def _present(conn: Connection, batch: Sequence[Collected]) -> list[Collected]:
     return [item for item in batch if item.target.id in found]
 
 
-def _store_one(
-    conn: Connection, item: Collected, generation: int, rows: list[tuple[int, int, float]]
-) -> None:
-    """One scrape's part of store_scrapes: its samples and synthetic series into `rows`."""
+def _store_one(conn: Connection, item: Collected, generation: int, landing: Landing) -> None:
+    """One scrape's part of store_scrapes: its samples and synthetic series into `landing`."""
     memo, outcome = item.memo, item.outcome
     if memo.generation != generation:  # series were deleted or rolled back since
-        memo.ids.clear()
-        memo.synthetic_ids = []
+        memo.clear()
         memo.generation = generation
         if outcome.error is None:  # it was read with the memo's ids: read it afresh
             item.known = None
@@ -253,16 +255,21 @@ def _store_one(
                 item.exposition = parse(item.body, item.content_type)
             except ParseError as exc:  # (it was read once, so this should not happen)
                 outcome.error = f"parse error: {exc}"
+    ids: list[int] = []  # of the samples stamped with the scrape's time
+    values: list[float] = []
     if outcome.error is None:
         try:  # ingest checks its limits before it keeps anything
+            stamped: list[int] = []  # series of samples with a timestamp of their own
             if item.known is not None:
-                outcome.post_relabel = _ingest_known(conn, item, rows)
+                ids, values = _known_samples(item)
             else:
                 assert item.exposition is not None
-                outcome.post_relabel, outcome.series_added = ingest(
+                ids, values, stamped, outcome.series_added = ingest(
                     conn, item.target, item.job, item.exposition, item.scrape_ms, memo,
-                    outcome.started_at, rows,
+                    outcome.started_at, landing.rows,
                 )  # fmt: skip
+            outcome.post_relabel = len(ids) + len(stamped)
+            _track_liveness(conn, memo, ids + stamped, outcome.started_at)
         except ScrapeError as exc:
             outcome.error = str(exc)
     if outcome.error is not None and memo.live:
@@ -271,17 +278,25 @@ def _store_one(
     if not memo.synthetic_ids:
         items = [(name, item.target.labels, "gauge") for name in SYNTHETIC]
         memo.synthetic_ids, _ = ensure_series(conn, items, item.target.id, outcome.started_at)
-    values = (
+        memo.foreign |= foreign_series(conn, memo.synthetic_ids, item.target.id)
+    synthetic = (
         1.0 if outcome.up else 0.0,
         outcome.duration_s,
         float(outcome.scraped),
         float(outcome.post_relabel),
         float(outcome.series_added),
     )
-    rows.extend(zip(memo.synthetic_ids, repeat(item.scrape_ms), values))
+    ids = ids + memo.synthetic_ids
+    values = values + list(synthetic)
+    if memo.foreign:  # series another target owns land row by row
+        owned = [(sid, v) for sid, v in zip(ids, values, strict=True) if sid not in memo.foreign]
+        others = [(sid, v) for sid, v in zip(ids, values, strict=True) if sid in memo.foreign]
+        landing.rows.extend((sid, item.scrape_ms, v) for sid, v in others)
+        ids, values = [sid for sid, _ in owned], [v for _, v in owned]
+    landing.add_scrape(item.target.id, item.scrape_ms, ids, values)
 
 
-def _ingest_known(conn: Connection, item: Collected, rows: list[tuple[int, int, float]]) -> int:
+def _known_samples(item: Collected) -> tuple[list[int], list[float]]:
     """ingest() for a body whose every series the memo knows: no series work at all."""
     assert item.known is not None
     ids, values = item.known
@@ -290,12 +305,11 @@ def _ingest_known(conn: Connection, item: Collected, rows: list[tuple[int, int, 
         ids, values = [sid for sid, _ in kept], [v for _, v in kept]
     if item.job.sample_limit and len(ids) > item.job.sample_limit:
         raise ScrapeError(f"sample_limit exceeded: {len(ids)} samples > {item.job.sample_limit}")
-    rows.extend(zip(ids, repeat(item.scrape_ms), values))  # type: ignore[arg-type]
-    _track_liveness(conn, item.memo, set(ids), item.outcome.started_at)  # type: ignore[arg-type]
-    return len(ids)
+    return ids, values  # type: ignore[return-value]
 
 
-def _track_liveness(conn: Connection, memo: SeriesMemo, current: set[int], now: datetime) -> None:
+def _track_liveness(conn: Connection, memo: SeriesMemo, ids: list[int], now: datetime) -> None:
+    current = set(ids)
     mark_stale(conn, memo.live - current, now)
     mark_seen(conn, current - memo.live, now)
     memo.live = current
@@ -310,9 +324,10 @@ def ingest(
     memo: SeriesMemo,
     now: datetime,
     rows: list[tuple[int, int, float]],
-) -> tuple[int, int]:
-    """Resolve a parsed exposition's series (creating new ones) and add its samples to
-    `rows`; (samples kept after relabelling, series added).
+) -> tuple[list[int], list[float], list[int], int]:
+    """Resolve a parsed exposition's series (creating new ones): the ids and values of the
+    samples stamped with the scrape's time; the ids of those with a timestamp of their own,
+    which go to `rows` (sample_recent); and the number of series added.
 
     Limits are checked before anything is written, so a refused scrape leaves no trace.
     """
@@ -327,15 +342,21 @@ def ingest(
     if new_items:
         new_ids, added = ensure_series(conn, new_items, target.id, now)
         ids.update(zip(new_keys, new_ids, strict=True))
-    kept = []
+        memo.foreign |= foreign_series(conn, new_ids, target.id)
+    kept_ids: list[int] = []
+    kept_values: list[float] = []
+    stamped: list[int] = []
     for sample, key in zip(exposition.samples, exposition.keys, strict=True):
         sid = ids[key]
-        if sid is not None:
-            ts = scrape_ms if sample.timestamp_ms is None else sample.timestamp_ms
-            kept.append((sid, ts, sample.value))
-    rows.extend(kept)
-    _track_liveness(conn, memo, {sid for sid, _, _ in kept}, now)
-    return len(kept), added
+        if sid is None:
+            continue
+        if sample.timestamp_ms is None:
+            kept_ids.append(sid)
+            kept_values.append(sample.value)
+        else:
+            rows.append((sid, sample.timestamp_ms, sample.value))
+            stamped.append(sid)
+    return kept_ids, kept_values, stamped, added
 
 
 def _unknown_series(

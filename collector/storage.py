@@ -1,7 +1,9 @@
-"""Series and sample storage: bulk writes on the scrape hot path, and reads for queries.
+"""Series and sample storage: series ids for the scrape hot path, and reads for queries.
 
-Writes use SQLAlchemy Core (executemany) and a per-engine cache of series ids, so a scrape
-of known series costs one INSERT of samples; reads implement `collector.series.SeriesSource`.
+Samples land in `sample_batch` and `sample_recent` and move into `sample_chunk` when their
+5-minute bucket is complete (collector.landing); DatabaseSource
+(`collector.series.SeriesSource`) reads all three. A per-engine cache of series ids keeps
+a scrape of known series free of series lookups.
 Series are deleted only by retention (and created rows vanish on a rollback): both bump a
 per-engine generation through `forget_series_ids`, so every cache of ids knows to forget.
 """
@@ -18,24 +20,23 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
-from itertools import chain
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, bindparam, delete, select, union_all, update
+from sqlalchemy import Connection, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
-from collector.models import Rollup, Sample, SampleRecent, Series
+from collector import chunks
+from collector.models import Rollup, SampleBatch, SampleChunk, SampleRecent, Series, Target
 from collector.series import METRIC_NAME_LABEL, Matcher, MatchOp, SeriesData, matches_all
-from core.clock import from_ms
 from core.db import reading
 
 ROLLUP_MS = 5 * 60 * 1000
 _CHUNK = 500  # ids per IN (...) list: well under SQLite's and PostgreSQL's parameter limits
 
 SERIES = Series.__table__  # type: ignore[attr-defined]
-SAMPLE = Sample.__table__  # type: ignore[attr-defined]
+CHUNK = SampleChunk.__table__  # type: ignore[attr-defined]
+BATCH = SampleBatch.__table__  # type: ignore[attr-defined]
 RECENT = SampleRecent.__table__  # type: ignore[attr-defined]
 ROLLUP = Rollup.__table__  # type: ignore[attr-defined]
 
@@ -119,7 +120,7 @@ def sample_transaction(engine: Engine) -> Iterator[Connection]:
 
     On SQLite it runs without per-row foreign-key checks: checking that each sample's
     series exists is a B-tree probe of `series` per row, about a third of the cost of an
-    insert, and its move into `sample` pays it again. The ids written here come from
+    insert, and a move into `sample_chunk` would pay it again. The ids written here come from
     `series` in this process and are forgotten when retention deletes series (see
     series_generation). PostgreSQL keeps checking: there, other processes write too.
     """
@@ -183,92 +184,6 @@ def _load_ids(conn: Connection, hashes: list[str], cache: dict[str, int]) -> Non
         cache.update({h: sid for h, sid in rows})
 
 
-def insert_samples(
-    conn: Connection, rows: Sequence[tuple[int, int, float]], *, recent: bool = False
-) -> int:
-    """Bulk insert (series_id, ts_ms, value); a repeated (series, timestamp) is skipped.
-
-    The hot path of every scrape (which writes to sample_recent, see move_recent): plain
-    tuples go to the driver 100 rows to a statement (one multi-row VALUES). executemany of
-    a one-row INSERT binds, steps and resets a statement per row, which on SQLite costs
-    more than the B-tree append itself; this is about 2.5x cheaper there.
-    """
-    if not rows:
-        return 0
-    params: Sequence[tuple[int, int, float | None]] = rows
-    if conn.dialect.name != "sqlite":  # SQLite stores a NaN as NULL by itself
-        params = [(sid, ts, None if v != v else v) for sid, ts, v in rows]
-    table = (RECENT if recent else SAMPLE).name
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    k = _ROWS_PER_INSERT
-    full = len(params) // k * k
-    if full:
-        flat = list(chain.from_iterable(params[:full]))
-        step = 3 * k
-        chunks = [tuple(flat[i : i + step]) for i in range(0, len(flat), step)]
-        conn.exec_driver_sql(_insert_sql(table, mark, k), chunks)
-    if full < len(params):
-        conn.exec_driver_sql(_insert_sql(table, mark, 1), list(params[full:]))
-    return len(params)
-
-
-_ROWS_PER_INSERT = 100  # 300 parameters: under the limit of any SQLite (999 before 3.32)
-
-
-@lru_cache(maxsize=16)
-def _insert_sql(table: str, mark: str, rows: int) -> str:
-    group = f"({mark}, {mark}, {mark})"
-    values = ", ".join([group] * rows)
-    return f"INSERT INTO {table} (series_id, ts_ms, value) VALUES {values} ON CONFLICT DO NOTHING"
-
-
-def move_recent(engine: Engine, before_ms: int) -> int:
-    """Move scraped samples older than before_ms from sample_recent into sample.
-
-    Done every few minutes, each series gets many samples in one go, so SQLite rewrites
-    each of its pages once instead of once per scrape. Readers see either table, never both.
-    """
-    cols = [RECENT.c.series_id, RECENT.c.ts_ms, RECENT.c.value]
-    with sample_transaction(engine) as conn:
-        conn.execute(
-            insert_ignore(conn, SAMPLE).from_select(
-                ["series_id", "ts_ms", "value"],
-                select(*cols)
-                .where(RECENT.c.ts_ms < before_ms)
-                .order_by(RECENT.c.series_id, RECENT.c.ts_ms),
-            )
-        )
-        moved = conn.execute(delete(RECENT).where(RECENT.c.ts_ms < before_ms)).rowcount
-    return max(moved or 0, 0)
-
-
-def store_samples(
-    bind: Engine | Connection,
-    target_id: int | None,
-    samples: Iterable[SampleLike],
-    now_ms: int,
-    *,
-    kinds: Mapping[str, str] | None = None,
-) -> StoreResult:
-    """Store samples (a sample without timestamp gets now_ms); series are created as needed.
-
-    `kinds` maps a sample name to its metric type (counter, gauge, ...), kept on new series.
-    """
-    if isinstance(bind, Engine):
-        with write_lock(bind), bind.begin() as conn:
-            return store_samples(conn, target_id, samples, now_ms, kinds=kinds)
-    listed = list(samples)
-    kinds = kinds or {}
-    items = [(s.name, s.labels, kinds.get(s.name)) for s in listed]
-    ids, added = ensure_series(bind, items, target_id, from_ms(now_ms))
-    rows = [
-        (sid, now_ms if s.timestamp_ms is None else s.timestamp_ms, s.value)
-        for sid, s in zip(ids, listed, strict=True)
-    ]
-    stored = insert_samples(bind, rows)
-    return StoreResult(stored=stored, series_added=added, series_ids=ids)
-
-
 def mark_stale(conn: Connection, series_ids: Iterable[int], now: datetime) -> None:
     """Series that a scrape of their target no longer returned (Prometheus staleness)."""
     ids = list(series_ids)
@@ -327,28 +242,106 @@ class DatabaseSource:
             by_id = {sid: SeriesData(labels) for sid, labels in series}
             ids = list(by_id)
             for i in range(0, len(ids), _CHUNK):
-                for sid, ts, value in conn.execute(
-                    self._points(ids[i : i + _CHUNK]), {"start": start_ms, "end": end_ms}
-                ):
-                    data = by_id[sid]
-                    data.timestamps_ms.append(ts)
-                    data.values.append(math.nan if value is None else value)
+                part = ids[i : i + _CHUNK]
+                if self.use_rollups:
+                    _read_rollups(conn, part, by_id, start_ms, end_ms)
+                else:
+                    _read_raw(conn, part, by_id, start_ms, end_ms)
         return [d for d in by_id.values() if d.timestamps_ms]
 
-    def _points(self, ids: list[int]) -> Any:
-        if self.use_rollups:
-            return (
-                select(ROLLUP.c.series_id, ROLLUP.c.bucket_ms, ROLLUP.c.last)
-                .where(
-                    ROLLUP.c.series_id.in_(ids),
-                    ROLLUP.c.bucket_ms.between(bindparam("start"), bindparam("end")),
-                )
-                .order_by(ROLLUP.c.series_id, ROLLUP.c.bucket_ms)
-            )
-        parts = [
-            select(t.c.series_id, t.c.ts_ms, t.c.value).where(
-                t.c.series_id.in_(ids), t.c.ts_ms.between(bindparam("start"), bindparam("end"))
-            )
-            for t in (SAMPLE, RECENT)
-        ]
-        return union_all(*parts).order_by("series_id", "ts_ms")
+
+def _read_rollups(
+    conn: Connection, ids: list[int], by_id: dict[int, SeriesData], start_ms: int, end_ms: int
+) -> None:
+    rows = conn.execute(
+        select(ROLLUP.c.series_id, ROLLUP.c.bucket_ms, ROLLUP.c.last)
+        .where(ROLLUP.c.series_id.in_(ids), ROLLUP.c.bucket_ms.between(start_ms, end_ms))
+        .order_by(ROLLUP.c.series_id, ROLLUP.c.bucket_ms)
+    )
+    for sid, bucket_ms, last in rows:
+        data = by_id[sid]
+        data.timestamps_ms.append(bucket_ms)
+        data.values.append(math.nan if last is None else last)
+
+
+def _read_raw(
+    conn: Connection, ids: list[int], by_id: dict[int, SeriesData], start_ms: int, end_ms: int
+) -> None:
+    """Packed buckets, then what is still landing. A series' chunks come in bucket order,
+    its batches and its rows each in time order; only where sources meet (a late sample, a
+    series that moved between targets) can points be out of order or repeated, and there
+    they are merged as the move would merge them."""
+    packed = conn.execute(
+        select(CHUNK.c.series_id, CHUNK.c.count, CHUNK.c.data)
+        .where(
+            CHUNK.c.series_id.in_(ids),
+            CHUNK.c.bucket_ms > start_ms - ROLLUP_MS,
+            CHUNK.c.bucket_ms <= end_ms,
+        )
+        .order_by(CHUNK.c.series_id, CHUNK.c.bucket_ms)
+    )
+    for sid, count, blob in packed:
+        ts, values = chunks.window(*chunks.decode(blob, count), start_ms, end_ms)
+        data = by_id[sid]
+        data.timestamps_ms.extend(ts)
+        data.values.extend(values)
+    landing: dict[int, list[tuple[int, float]]] = {}
+    mixed: set[int] = set()
+    _read_batches(conn, ids, start_ms, end_ms, landing)
+    recent = conn.execute(
+        select(RECENT.c.series_id, RECENT.c.ts_ms, RECENT.c.value)
+        .where(RECENT.c.series_id.in_(ids), RECENT.c.ts_ms.between(start_ms, end_ms))
+        .order_by(RECENT.c.series_id, RECENT.c.ts_ms)
+    )
+    seen_rows: set[int] = set()
+    for sid, ts, value in recent:
+        points = landing.setdefault(sid, [])
+        if points and sid not in seen_rows:
+            mixed.add(sid)  # batches and rows both: their times may interleave
+        seen_rows.add(sid)
+        points.append((ts, math.nan if value is None else value))
+    for sid, points in landing.items():
+        data = by_id[sid]
+        if sid in mixed or (data.timestamps_ms and points[0][0] <= data.timestamps_ms[-1]):
+            packed_points = zip(data.timestamps_ms, data.values, strict=True)
+            data.timestamps_ms, data.values = chunks.merge(packed_points, points)
+        else:
+            data.timestamps_ms.extend(t for t, _ in points)
+            data.values.extend(v for _, v in points)
+
+
+def _read_batches(
+    conn: Connection,
+    ids: list[int],
+    start_ms: int,
+    end_ms: int,
+    landing: dict[int, list[tuple[int, float]]],
+) -> None:
+    """Points of these series in the batches of their targets (and of targets gone since:
+    a series loses its owner when its target is deleted), in time order."""
+    owners = conn.execute(
+        select(SERIES.c.target_id).distinct().where(SERIES.c.id.in_(ids))
+    ).scalars()
+    targets = Target.__table__  # type: ignore[attr-defined]
+    batches = conn.execute(
+        select(BATCH.c.ts_ms, BATCH.c.series, BATCH.c.data)
+        .where(
+            BATCH.c.ts_ms.between(start_ms, end_ms),
+            BATCH.c.target_id.in_([t for t in owners if t is not None])
+            | BATCH.c.target_id.is_(None)
+            | BATCH.c.target_id.not_in(select(targets.c.id)),
+        )
+        .order_by(BATCH.c.ts_ms)
+    )
+    wanted = set(ids)
+    positions: dict[bytes, list[tuple[int, int]]] = {}  # one entry per distinct series list
+    for ts, series, blob in batches:
+        where = positions.get(series)
+        if where is None:
+            where = positions[series] = [
+                (sid, i) for i, sid in enumerate(chunks.ints(series)) if sid in wanted
+            ]
+        if where:
+            values = chunks.floats(blob)
+            for sid, i in where:
+                landing.setdefault(sid, []).append((ts, values[i]))

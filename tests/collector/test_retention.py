@@ -1,9 +1,10 @@
 import math
 from typing import NamedTuple
 
+from collector.landing import store_samples
 from collector.retention import apply_retention, roll_up
 from collector.series import Matcher, MatchOp
-from collector.storage import ROLLUP_MS, DatabaseSource, store_samples
+from collector.storage import ROLLUP_MS, DatabaseSource
 
 HOUR_MS = 3_600_000
 T0 = 1_700_000_400_000 - 1_700_000_400_000 % ROLLUP_MS  # a bucket boundary
@@ -74,22 +75,23 @@ def test_retention_drops_old_raw_samples_but_keeps_rollups(engine):
 def test_scraped_samples_move_from_the_landing_table_without_changing_reads(engine):
     from sqlalchemy import func, select
 
-    from collector.storage import RECENT, SAMPLE, ensure_series, insert_samples, move_recent
+    from collector.landing import insert_samples, move_recent
+    from collector.storage import CHUNK, RECENT, ensure_series
     from core.clock import from_ms
 
     with engine.begin() as conn:
         (sid,), _ = ensure_series(conn, [("scraped", {}, "gauge")], None, from_ms(T0))
         rows = [(sid, T0 + i * 15_000, float(i)) for i in range(30)]  # 7.5 minutes
-        insert_samples(conn, rows, recent=True)
+        insert_samples(conn, rows)
     before = _select(engine, "scraped", rollups=False)
     assert before.values == [float(i) for i in range(30)]
     moved = move_recent(engine, T0 + ROLLUP_MS)  # the complete first bucket only
     assert moved == 20
     assert _select(engine, "scraped", rollups=False) == before
     with engine.connect() as conn:
-        counts = [
-            conn.execute(select(func.count()).select_from(t)).scalar() for t in (SAMPLE, RECENT)
-        ]
-    assert counts == [20, 10]
+        packed = conn.execute(select(func.count(), func.sum(CHUNK.c.count))).one()
+        landing = conn.execute(select(func.count()).select_from(RECENT)).scalar()
+    assert tuple(packed) == (1, 20)  # one chunk: the series' first bucket
+    assert landing == 10
     assert roll_up(engine, T0 + ROLLUP_MS) == 1
     assert _select(engine, "scraped", rollups=True).values == [19.0]

@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from collector.config import JobConfig, ScrapeConfig
 from collector.exposition import parse_text, split_known
-from collector.models import SampleRecent, ScrapeRun, Series, Target
+from collector.models import SampleBatch, SampleRecent, ScrapeRun, Series, Target
 from collector.pool import ScrapePool, ScrapeWriter
 from collector.relabel import parse_rules
 from collector.scrape import SeriesMemo, collect, scrape_target, store_scrapes
@@ -130,6 +130,7 @@ def test_a_scrape_read_with_ids_that_were_forgotten_is_stored_with_its_labels(en
         scrape_target(engine, target, JobConfig("app"), memo, utcnow)
         with Session(engine) as session:  # as retention would, with the series gone
             session.exec(delete(SampleRecent))
+            session.exec(delete(SampleBatch))
             session.exec(delete(Series))
             session.commit()
         item = collect(target, JobConfig("app"), memo, utcnow)

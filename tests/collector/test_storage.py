@@ -3,9 +3,10 @@ from typing import NamedTuple
 
 from sqlmodel import Session, select
 
+from collector.landing import store_samples
 from collector.models import Series, TargetSource
 from collector.series import Matcher, MatchOp
-from collector.storage import DatabaseSource, canonical_labels, store_samples
+from collector.storage import DatabaseSource, canonical_labels
 from collector.targets import ensure_target
 
 

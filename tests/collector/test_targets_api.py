@@ -5,8 +5,8 @@ from typing import NamedTuple
 import pytest
 from sqlmodel import Session
 
+from collector.landing import store_samples
 from collector.models import TargetSource
-from collector.storage import store_samples
 from collector.targets import ensure_target
 from core.models import Role, Scope
 from tests.conftest import csrf_token_from, login

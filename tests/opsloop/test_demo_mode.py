@@ -12,8 +12,8 @@ from alerts.config import load_alerting_config
 from alerts.evaluator import run_rule_group
 from alerts.models import Alert
 from collector.demo import WebShop
+from collector.landing import store_samples
 from collector.models import TargetSource
-from collector.storage import store_samples
 from collector.targets import ensure_target, list_targets
 from core.clock import to_ms
 from core.config import RawConfig, parse_config

@@ -6,8 +6,8 @@ from typing import NamedTuple
 
 from sqlmodel import Session, select
 
+from collector.landing import store_samples
 from collector.services import load_services
-from collector.storage import store_samples
 from core.clock import to_ms
 from core.config import RawConfig
 from plan.config import PlanConfig

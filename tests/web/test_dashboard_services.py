@@ -10,8 +10,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlmodel import Session
 
 from collector.demo import WebShop
+from collector.landing import store_samples
 from collector.models import TargetSource
-from collector.storage import store_samples
 from collector.targets import ensure_target
 from core.clock import to_ms
 from plan.config import PlanConfig

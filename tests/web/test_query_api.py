@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from collector.storage import store_samples
+from collector.landing import store_samples
 
 S = 1000
 T0 = 1_700_000_000  # seconds
