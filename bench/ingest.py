@@ -99,13 +99,16 @@ def exposition(seed: int, tick: int) -> str:
 
 
 def _serve(count: int, ports: mp.Queue) -> None:  # type: ignore[type-arg]
-    """Child process: one HTTP server per target; the body changes every request."""
+    """Child process: one HTTP server per target; the body changes every request. HTTP/1.1
+    with keep-alive, as exporters serve (Go's net/http): scrapers reuse their connection."""
     servers = []
     for seed in range(count):
         bodies = [exposition(seed, tick).encode() for tick in range(4)]
         hits = [0]
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
             def log_message(self, *args: object) -> None:
                 pass
 
