@@ -25,6 +25,7 @@ from weakref import WeakKeyDictionary
 from sqlalchemy.engine import Engine
 
 from alerts.ingest import Delivery, IngestResult, ingest_batch
+from alerts.ingest_sqlite import bind_delivery, store_batch
 from alerts.intake import IncomingAlert
 
 try:
@@ -41,11 +42,14 @@ def receive_alerts(
     """The intake use case: the alerts are stored and committed when this returns.
 
     SQLAlchemy Core on a pooled connection, not an ORM session: the intake is the busiest
-    write path and needs no identity map or unit of work.
+    write path and needs no identity map or unit of work. On SQLite, the driver's cursor
+    (alerts.ingest_sqlite), with the rows bound here, before the request queues.
     """
     delivery = Delivery(incoming, now)
     if not delivery.alerts:
         return IngestResult(len(incoming), 0, 0, 0)
+    if engine.dialect.name == "sqlite":
+        bind_delivery(delivery, engine.dialect)
     return _group_commit(engine).deliver(delivery)
 
 
@@ -97,9 +101,16 @@ class GroupCommit:
 
 def store_deliveries(engine: Engine, batch: list[Delivery]) -> None:
     """Store a batch in one transaction; if it fails, each delivery alone (errors noted)."""
+    if engine.dialect.name == "sqlite":
+        batch = _bound(batch, engine)
+        if not batch:
+            return
     try:
-        with engine.begin() as conn:
-            results = ingest_batch(conn, batch)
+        if engine.dialect.name == "sqlite":
+            results = store_batch(engine, batch)
+        else:
+            with engine.begin() as conn:
+                results = ingest_batch(conn, batch)
     except Exception as exc:
         if len(batch) == 1:
             batch[0].error = exc
@@ -109,6 +120,21 @@ def store_deliveries(engine: Engine, batch: list[Delivery]) -> None:
         return
     for delivery, result in zip(batch, results, strict=True):
         delivery.result = result
+
+
+def _bound(batch: list[Delivery], engine: Engine) -> list[Delivery]:
+    """The batch's deliveries bound for the driver (receive_alerts binds them already);
+    one whose values cannot be bound gets its error and stays out."""
+    ready = []
+    for delivery in batch:
+        if delivery.bound is None:
+            try:
+                bind_delivery(delivery, engine.dialect)
+            except Exception as exc:
+                delivery.error = exc
+                continue
+        ready.append(delivery)
+    return ready
 
 
 def _fail_unsettled(batch: list[Delivery], exc: BaseException) -> None:

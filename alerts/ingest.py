@@ -13,10 +13,10 @@ would have had alone: alerts.group_commit batches concurrent requests that way.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -58,6 +58,8 @@ class Delivery:
     # The insert's row per alert, built by the request's own thread before it queues:
     # everything done here stays out of the serialised write.
     rows: list[dict[str, Any]] = field(default_factory=list)
+    # The same rows as DBAPI-ready values for alerts.ingest_sqlite, bound before queueing.
+    bound: list[tuple[Any, ...]] | None = None
     result: IngestResult | None = None
     error: Exception | None = None
 
@@ -74,45 +76,84 @@ def ingest_alerts(
 
 
 def ingest_batch(conn: Connection, deliveries: Sequence[Delivery]) -> list[IngestResult]:
-    """Store several webhooks' alerts in one transaction, as if stored one after another.
+    """Store several webhooks' alerts in one transaction, as if stored one after another."""
+    return ingest_with(CoreWriter(conn), deliveries)
+
+
+class IntakeWriter(Protocol):
+    """The intake's statements on one transaction. A row is the writer's own form of an
+    alert's insert row (a dict for Core, DBAPI-ready values for the SQLite driver path)."""
+
+    def rows(self, delivery: Delivery) -> Sequence[Any]: ...
+
+    def key(self, row: Any) -> Hashable: ...
+
+    def insert_new(self, rows: list[Any]) -> dict[Hashable, int]:
+        """Insert the rows not stored yet; the new ones' ids by key(row)."""
+        ...
+
+    def active_silences(self, now: datetime) -> ActiveMatchers: ...
+
+    def mark_suppressed(self, reason: str, ids: list[int]) -> None: ...
+
+    def refresh(self, refreshed: list[tuple[Any, str | None]]) -> None:
+        """Re-sent firing alerts, each with the suppression it has now."""
+        ...
+
+    def close(self, row: Any) -> int | None:
+        """Resolve the stored alert; its id, or None when it was resolved already."""
+        ...
+
+    def event(
+        self, alert_id: int, row: Any, from_state: AlertState | None, note: str | None
+    ) -> Any:
+        """A history event to the row's state, at its start (firing) or its close (resolved)."""
+        ...
+
+    def insert_events(self, events: list[Any]) -> None: ...
+
+
+def ingest_with(writer: IntakeWriter, deliveries: Sequence[Delivery]) -> list[IngestResult]:
+    """ingest_batch on any writer: the rules of identity and idempotency live here only.
 
     The first delivery that carries an identity inserts it; a later one in the same batch
     finds it stored, as it would have a moment later. Updates run in identity order (then
     delivery order), so on PostgreSQL two transactions take row locks in the same order.
     Active silences are read after the insert, at the latest `now` of the batch.
     """
-    first: dict[tuple[str, datetime], tuple[int, dict[str, Any]]] = {}
+    first: dict[tuple[str, datetime], tuple[int, Any]] = {}
     for index, delivery in enumerate(deliveries):
-        for alert, row in zip(delivery.alerts, delivery.rows, strict=True):
+        for alert, row in zip(delivery.alerts, writer.rows(delivery), strict=True):
             first.setdefault(alert.identity, (index, row))
     if not first:
         return [_counted(d, 0, 0) for d in deliveries]
-    # executemany: SQLAlchemy's "insertmanyvalues" sends one multi-row INSERT per batch
-    # from a statement compiled once and cached, instead of compiling .values(rows) per call.
-    rows = [first[key][1] for key in sorted(first)]
-    stmt = _INSERT_NEW[conn.dialect.name]
-    created = {(fp, starts): alert_id for alert_id, fp, starts in conn.execute(stmt, rows)}
-    silences = _active_silences(conn, max(d.now for d in deliveries))
-    events: list[dict[str, Any]] = []
+    created = writer.insert_new([first[key][1] for key in sorted(first)])
+    silences = writer.active_silences(max(d.now for d in deliveries))
+    events: list[Any] = []
     new_counts = [0] * len(deliveries)
-    known: list[tuple[tuple[str, datetime], int, IncomingAlert]] = []
+    known: list[_Known] = []
     for index, delivery in enumerate(deliveries):
         new = []
-        for alert in delivery.alerts:
-            alert_id = created.get(alert.identity)
+        for alert, row in zip(delivery.alerts, writer.rows(delivery), strict=True):
+            alert_id = created.get(writer.key(row))
             if alert_id is not None and first[alert.identity][0] == index:
-                new.append((alert, alert_id))
+                new.append((alert, row, alert_id))
             else:
-                known.append((alert.identity, index, alert))
-        events += _note_new(conn, new, silences, delivery.now)
+                known.append((alert.identity, index, alert, row))
+        events += _note_new(writer, new, silences)
         new_counts[index] = len(new)
-    resolved = _update_known(conn, sorted(known, key=_op_order), deliveries, silences, events)
+    resolved = _update_known(writer, sorted(known, key=_op_order), len(deliveries), silences)
+    events += resolved.events
     if events:
-        conn.execute(_INSERT_EVENTS, events)
-    return [_counted(d, new_counts[i], resolved[i]) for i, d in enumerate(deliveries)]
+        writer.insert_events(events)
+    return [_counted(d, new_counts[i], resolved.counts[i]) for i, d in enumerate(deliveries)]
 
 
-def _op_order(op: tuple[tuple[str, datetime], int, IncomingAlert]) -> tuple[Any, int]:
+# (identity, delivery index, alert, the writer's row) of an alert that was stored already
+_Known = tuple[tuple[str, datetime], int, IncomingAlert, Any]
+
+
+def _op_order(op: _Known) -> tuple[Any, int]:
     return op[0], op[1]
 
 
@@ -122,52 +163,50 @@ def _counted(delivery: Delivery, created: int, resolved: int) -> IngestResult:
 
 
 def _note_new(
-    conn: Connection,
-    new: Sequence[tuple[IncomingAlert, int]],
+    writer: IntakeWriter,
+    new: Sequence[tuple[IncomingAlert, Any, int]],
     silences: ActiveMatchers,
-    now: datetime,
-) -> list[dict[str, Any]]:
+) -> list[Any]:
     """First history events of the new rows; mark the ones an active silence holds back."""
     events = []
     held: dict[str, list[int]] = {}
-    for alert, alert_id in new:
+    for alert, row, alert_id in new:
         # The timeline shows when the alert started, not when we heard of it.
+        events.append(writer.event(alert_id, row, None, "received"))
         closed = alert.state is AlertState.RESOLVED
-        event_at = _closed_at(alert, now) if closed else alert.starts_at
-        events.append(_event(alert_id, event_at, None, alert.state, "received"))
         reason = None if closed else _suppression(alert, silences)
         if reason is not None:
             held.setdefault(reason, []).append(alert_id)
     for reason, ids in held.items():
-        conn.execute(update(ALERT).where(ALERT.c.id.in_(ids)).values(suppressed_by=reason))
+        writer.mark_suppressed(reason, ids)
     return events
 
 
+@dataclass
+class _Resolved:
+    counts: list[int]
+    events: list[Any]
+
+
 def _update_known(
-    conn: Connection,
-    known: Sequence[tuple[tuple[str, datetime], int, IncomingAlert]],
-    deliveries: Sequence[Delivery],
-    silences: ActiveMatchers,
-    events: list[dict[str, Any]],
-) -> list[int]:
+    writer: IntakeWriter, known: Sequence[_Known], deliveries: int, silences: ActiveMatchers
+) -> _Resolved:
     """Refresh re-sent firing alerts, close resolved ones; per delivery, the number closed."""
-    resolved = [0] * len(deliveries)
-    refreshed: list[dict[str, Any]] = []
-    for _identity, index, alert in known:
-        now = deliveries[index].now
+    resolved = _Resolved([0] * deliveries, [])
+    refreshed: list[tuple[Any, str | None]] = []
+    for _identity, index, alert, row in known:
         if alert.state is AlertState.FIRING:
-            refreshed.append(_refresh_params(alert, now, silences))
+            refreshed.append((row, _suppression(alert, silences)))
             continue
         if refreshed:  # keep the order: earlier refreshes of this identity come first
-            conn.execute(_REFRESH, refreshed)
+            writer.refresh(refreshed)
             refreshed = []
-        alert_id = conn.execute(_CLOSE, _close_params(alert, now)).scalar_one_or_none()
+        alert_id = writer.close(row)
         if alert_id is not None:  # None: it was closed already
-            resolved[index] += 1
-            closed_at = _closed_at(alert, now)
-            events.append(_event(alert_id, closed_at, AlertState.FIRING, alert.state, None))
+            resolved.counts[index] += 1
+            resolved.events.append(writer.event(alert_id, row, AlertState.FIRING, None))
     if refreshed:
-        conn.execute(_REFRESH, refreshed)
+        writer.refresh(refreshed)
     return resolved
 
 
@@ -264,45 +303,76 @@ _CLOSE = (
 )
 
 
-def _identity_params(alert: IncomingAlert, now: datetime) -> dict[str, Any]:
+def event_at(row: dict[str, Any]) -> datetime:
+    """When a history event to the row's state happened: its start, or its close."""
+    at: datetime = (
+        row["resolved_at"] if row["state"] == AlertState.RESOLVED.value else row["starts_at"]
+    )
+    return at
+
+
+class CoreWriter:
+    """The intake's statements through SQLAlchemy Core, on any dialect; rows are dicts."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def rows(self, delivery: Delivery) -> Sequence[dict[str, Any]]:
+        return delivery.rows
+
+    def key(self, row: dict[str, Any]) -> Hashable:
+        return row["fingerprint"], row["starts_at"]
+
+    def insert_new(self, rows: list[dict[str, Any]]) -> dict[Hashable, int]:
+        # executemany: SQLAlchemy's "insertmanyvalues" sends one multi-row INSERT per batch
+        # from a statement compiled once and cached, instead of compiling .values(rows).
+        stmt = _INSERT_NEW[self.conn.dialect.name]
+        return {(fp, starts): alert_id for alert_id, fp, starts in self.conn.execute(stmt, rows)}
+
+    def active_silences(self, now: datetime) -> ActiveMatchers:
+        """Active silences as (id, matchers): alerts.silences' light query, on our connection."""
+        rows = self.conn.execute(ACTIVE_SILENCES_QUERY, {"now": now})
+        return [(int(row[0]), json.loads(row[1])) for row in rows]
+
+    def mark_suppressed(self, reason: str, ids: list[int]) -> None:
+        self.conn.execute(update(ALERT).where(ALERT.c.id.in_(ids)).values(suppressed_by=reason))
+
+    def refresh(self, refreshed: list[tuple[dict[str, Any], str | None]]) -> None:
+        params = [
+            {**_identity_params(row), "b_value": row["value"], "b_suppressed_by": reason}
+            for row, reason in refreshed
+        ]
+        self.conn.execute(_REFRESH, params)
+
+    def close(self, row: dict[str, Any]) -> int | None:
+        params = {**_identity_params(row), "b_closed_at": row["resolved_at"]}
+        alert_id: int | None = self.conn.execute(_CLOSE, params).scalar_one_or_none()
+        return alert_id
+
+    def event(
+        self,
+        alert_id: int,
+        row: dict[str, Any],
+        from_state: AlertState | None,
+        note: str | None,
+    ) -> dict[str, Any]:
+        return {
+            "alert_id": alert_id,
+            "at": event_at(row),
+            "from_state": from_state.value if from_state else None,
+            "to_state": row["state"],
+            "note": note,
+        }
+
+    def insert_events(self, events: list[dict[str, Any]]) -> None:
+        self.conn.execute(_INSERT_EVENTS, events)
+
+
+def _identity_params(row: dict[str, Any]) -> dict[str, Any]:
     return {
-        "b_source": alert.source.value,
-        "b_fingerprint": alert.fingerprint,
-        "b_starts_at": alert.starts_at,
-        "b_now": now,
-        "b_annotations": canonical_json(alert.annotations),
+        "b_source": row["source"],
+        "b_fingerprint": row["fingerprint"],
+        "b_starts_at": row["starts_at"],
+        "b_now": row["last_seen_at"],
+        "b_annotations": row["annotations"],
     }
-
-
-def _refresh_params(alert: IncomingAlert, now: datetime, silences: ActiveMatchers) -> Any:
-    return {
-        **_identity_params(alert, now),
-        "b_value": alert.value,
-        "b_suppressed_by": _suppression(alert, silences),
-    }
-
-
-def _close_params(alert: IncomingAlert, now: datetime) -> Any:
-    return {**_identity_params(alert, now), "b_closed_at": _closed_at(alert, now)}
-
-
-def _event(
-    alert_id: int,
-    at: datetime,
-    from_state: AlertState | None,
-    to_state: AlertState,
-    note: str | None,
-) -> dict[str, Any]:
-    return {
-        "alert_id": alert_id,
-        "at": at,
-        "from_state": from_state.value if from_state else None,
-        "to_state": to_state.value,
-        "note": note,
-    }
-
-
-def _active_silences(conn: Connection, now: datetime) -> ActiveMatchers:
-    """Active silences as (id, matchers): alerts.silences' light query, on our connection."""
-    rows = conn.execute(ACTIVE_SILENCES_QUERY, {"now": now})
-    return [(int(row[0]), json.loads(row[1])) for row in rows]
