@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, update
 from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.exc import DBAPIError
 
 from alerts.ingest import (
     _CLOSE,
@@ -40,7 +41,7 @@ from alerts.silences import ActiveMatchers
 # SQLite allows 32,766 parameters per statement (since 3.32): 500 rows of 16 stay below.
 MAX_INSERT_ROWS = 500
 _RESOLVED = AlertState.RESOLVED.value
-# The keys of alerts.ingest._row (Rendered.bind refuses a row with other keys).
+# The keys of alerts.ingest._row, the columns of the insert.
 ROW_COLUMNS = (
     "fingerprint",
     "source",
@@ -67,7 +68,7 @@ class Rendered:
 
     sql: str
     names: tuple[str, ...]
-    processors: Mapping[str, Any]  # the bind processor of each parameter (None: as is)
+    processors: tuple[Any, ...]  # the bind processor of each parameter (None: as is)
     constants: Mapping[str, Any]  # the statement's own literal values, bound
 
     def params(self, given: Mapping[str, Any]) -> tuple[Any, ...]:
@@ -76,11 +77,11 @@ class Rendered:
 
     def bind(self, given: Mapping[str, Any]) -> tuple[Any, ...]:
         """Positional parameters from Python values, through the bind processors."""
-        return self.params(
-            {
-                n: v if self.processors[n] is None else self.processors[n](v)
-                for n, v in given.items()
-            }
+        return tuple(
+            (given[n] if process is None else process(given[n]))
+            if n in given
+            else self.constants[n]
+            for n, process in zip(self.names, self.processors, strict=True)
         )
 
 
@@ -94,7 +95,7 @@ def render(stmt: Any, dialect: Dialect) -> Rendered:
         if not bind.required:  # a literal of the statement, not a parameter we pass
             process = processors[name]
             constants[name] = bind.value if process is None else process(bind.value)
-    return Rendered(compiled.string, names, processors, constants)
+    return Rendered(compiled.string, names, tuple(processors[n] for n in names), constants)
 
 
 class Statements:
@@ -150,8 +151,12 @@ def bind_delivery(delivery: Delivery, dialect: Dialect) -> None:
 
 def store_batch(engine: Engine, deliveries: Sequence[Delivery]) -> list[IngestResult]:
     """ingest_batch for SQLite, in a transaction of its own on a driver connection."""
-    with _transaction(engine) as cursor:
-        return ingest_with(DriverWriter(cursor, statements(engine.dialect)), deliveries)
+    dbapi_error = engine.dialect.loaded_dbapi.Error
+    try:
+        with _transaction(engine) as cursor:
+            return ingest_with(DriverWriter(cursor, statements(engine.dialect)), deliveries)
+    except dbapi_error as exc:  # as SQLAlchemy raises it on the Core path
+        raise DBAPIError.instance(None, None, exc, dbapi_error) from exc
 
 
 @contextmanager

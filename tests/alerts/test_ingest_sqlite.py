@@ -6,9 +6,10 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from alerts.ingest import Delivery, ingest_batch
-from alerts.ingest_sqlite import MAX_INSERT_ROWS, bind_delivery, store_batch
+from alerts.ingest_sqlite import MAX_INSERT_ROWS, ROW_COLUMNS, bind_delivery, store_batch
 from alerts.intake import parse_alertmanager
 from alerts.silences import create_silence
 from core.clock import utcnow
@@ -105,8 +106,13 @@ def test_a_failing_statement_rolls_the_whole_batch_back(sqlite_template, tmp_pat
     bind_delivery(delivery, engine.dialect)
     with engine.begin() as conn:  # events can no longer be written: the insert's last step
         conn.execute(text("DROP TABLE alert_event"))
-    with pytest.raises(Exception, match="alert_event"):
+    with pytest.raises(OperationalError, match="alert_event"):
         store_batch(engine, [delivery])
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM alert")).scalar() == 0
     engine.dispose()
+
+
+def test_the_bound_row_has_every_column_of_the_core_row():
+    [alert] = parsed(alertmanager_message(alerts=1))
+    assert tuple(Delivery([alert], utcnow()).rows[0]) == ROW_COLUMNS
