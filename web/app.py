@@ -40,6 +40,7 @@ from web import (
     themes,
 )
 from web.extensions import init_extensions
+from web.intake_path import IntakePath
 from web.security import init_security, is_api_request, principal, public
 from web.state import close_db, runtime
 
@@ -107,6 +108,7 @@ def create_app(runtime: Runtime | None = None) -> Flask:
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(api.ApiError, _api_error)
     app.context_processor(lambda: {"nav": NAV, "principal": principal(), "version": __version__})
+    app.wsgi_app = IntakePath(app, app.wsgi_app)  # type: ignore[method-assign]
     return app
 
 

@@ -30,7 +30,8 @@ from core.clock import as_utc
 from core.db import reading, session_scope
 from core.errors import AuthError
 from core.models import Role, Scope, User
-from web.state import db, runtime
+from core.runtime import Runtime
+from web.state import db
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -162,21 +163,26 @@ def token_cache(app: Flask) -> TokenCache:
 
 
 def _bearer_principal() -> Principal | None:
-    header = request.headers.get("Authorization", "")
+    try:
+        return bearer_principal(current_app, request.headers.get("Authorization", ""))
+    except AuthError as exc:
+        g.auth_error = str(exc)
+        return None
+
+
+def bearer_principal(app: Flask, header: str) -> Principal | None:
+    """Who an `Authorization: Bearer` header names (None: not a bearer header); AuthError
+    when its token does not verify. Needs no request context (web.intake_path calls it)."""
     if not header.lower().startswith("bearer "):
         return None
     clear = header[7:].strip()
-    cache = token_cache(current_app)
+    cache = token_cache(app)
     digest = hashlib.sha256(clear.encode()).hexdigest()
     known = cache.get(digest)
-    rt = runtime()
+    rt: Runtime = app.extensions["opsloop"]
     if known is None:
-        try:
-            with Session(reading(rt.engine)) as session:
-                token = verify_token(session, clear)
-        except AuthError as exc:
-            g.auth_error = str(exc)
-            return None
+        with Session(reading(rt.engine)) as session:
+            token = verify_token(session, clear)
         role = max((_SCOPE_ROLE[s] for s in token.scope_set), key=lambda r: r.rank)
         last = as_utc(token.last_used_at) if token.last_used_at is not None else None
         who = Principal(kind="token", name=token.name, role=role)
