@@ -75,14 +75,24 @@ class Rendered:
         """Positional parameters from DBAPI-ready values, the constants filled in."""
         return tuple(given[n] if n in given else self.constants[n] for n in self.names)
 
-    def bind(self, given: Mapping[str, Any]) -> tuple[Any, ...]:
-        """Positional parameters from Python values, through the bind processors."""
-        return tuple(
-            (given[n] if process is None else process(given[n]))
-            if n in given
-            else self.constants[n]
-            for n, process in zip(self.names, self.processors, strict=True)
-        )
+    def bind(
+        self, given: Mapping[str, Any], memo: dict[tuple[int, type, Any], Any] | None = None
+    ) -> tuple[Any, ...]:
+        """Positional parameters from Python values, through the bind processors; `memo`
+        keeps processed values for the next rows (a webhook's rows share most times)."""
+        memo = {} if memo is None else memo
+        values = []
+        for i, (name, process) in enumerate(zip(self.names, self.processors, strict=True)):
+            if name not in given:
+                values.append(self.constants[name])
+            elif process is None:
+                values.append(given[name])
+            else:
+                key = (i, type(given[name]), given[name])  # equal, and of one type
+                if key not in memo:
+                    memo[key] = process(given[name])
+                values.append(memo[key])
+        return tuple(values)
 
 
 def render(stmt: Any, dialect: Dialect) -> Rendered:
@@ -146,7 +156,8 @@ def statements(dialect: Dialect) -> Statements:
 def bind_delivery(delivery: Delivery, dialect: Dialect) -> None:
     """Give the delivery its DBAPI-ready rows (in the request's thread, before it queues)."""
     insert = statements(dialect).insert_one
-    delivery.bound = [insert.bind(row) for row in delivery.rows]
+    memo: dict[tuple[int, type, Any], Any] = {}
+    delivery.bound = [insert.bind(row, memo) for row in delivery.rows]
 
 
 def store_batch(engine: Engine, deliveries: Sequence[Delivery]) -> list[IngestResult]:
