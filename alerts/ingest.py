@@ -7,7 +7,9 @@ check-then-insert race. Rows are written in identity order so that two concurren
 transactions on PostgreSQL take their row locks in the same order and cannot deadlock.
 
 Several webhooks can be stored in one transaction (ingest_batch), with the result each
-would have had alone: alerts.group_commit batches concurrent requests that way.
+would have had alone: alerts.group_commit batches concurrent requests that way. The rules
+live in ingest_with, over a writer of the statements: CoreWriter here (SQLAlchemy Core, any
+database), alerts.ingest_sqlite's DriverWriter for the intake on SQLite.
 """
 
 from __future__ import annotations
