@@ -88,7 +88,11 @@ class IntakePath:
         if length is None or length > MAX_INTAKE_BYTES:
             return None
         started = time.perf_counter()
-        body = environ["wsgi.input"].read(length) if length else b""
+        try:
+            body = environ["wsgi.input"].read(length) if length else b""
+        except Exception:  # the client went away: Flask answers as it does to a short body
+            environ["wsgi.input"] = io.BytesIO(b"")
+            return None
         try:
             incoming = parse(body)
             rt: Runtime = self.app.extensions["opsloop"]

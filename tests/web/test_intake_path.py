@@ -154,3 +154,29 @@ def test_a_failure_to_store_is_handed_to_flask_which_fails_it_as_before(
     with pytest.raises(DBAPIError, match="alert_event"):  # TESTING propagates view errors
         _post(client, AM_URL, alertmanager_message(alerts=1), token)
     assert flask_requests == [1]
+
+
+class _BrokenInput:
+    def read(self, *_args):
+        raise OSError("connection reset by peer")
+
+
+def test_a_body_that_cannot_be_read_gets_flasks_answer_to_a_short_body(app, make_token):
+    token = make_token("am", (Scope.WRITE,))
+    answers = []
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": AM_URL,
+        "SERVER_NAME": "localhost",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": _BrokenInput(),
+        "wsgi.errors": None,
+        "CONTENT_LENGTH": "100",
+        "CONTENT_TYPE": "application/json",
+        "HTTP_AUTHORIZATION": f"Bearer {token}",
+    }
+    body = b"".join(app(environ, lambda status, headers: answers.append(status)))
+    assert answers == ["400 BAD REQUEST"]
+    assert json.loads(body)["error"] == "bad_request"
