@@ -231,8 +231,8 @@ def _insert_new(dialect: Any) -> Any:
 
 
 # Built once per dialect: the intake hot path runs them on every request.
-_INSERT_NEW = {"sqlite": _insert_new(sqlite), "postgresql": _insert_new(postgresql)}
-_INSERT_EVENTS = insert(EVENT)
+INSERT_NEW = {"sqlite": _insert_new(sqlite), "postgresql": _insert_new(postgresql)}
+INSERT_EVENTS = insert(EVENT)
 
 
 def _closed_at(alert: IncomingAlert, now: datetime) -> datetime:
@@ -269,7 +269,7 @@ def _row(alert: IncomingAlert, now: datetime) -> dict[str, Any]:
 
 # A re-sent firing alert: note when it was last seen, take its current annotations. A
 # firing report about an alert already resolved (a late retry) changes nothing.
-_REFRESH = (
+REFRESH_ALERT = (
     update(ALERT)
     .where(
         ALERT.c.source == bindparam("b_source"),
@@ -285,7 +285,7 @@ _REFRESH = (
     )
 )
 # Resolve the stored alert; returns its id, or nothing when it was resolved already.
-_CLOSE = (
+CLOSE_ALERT = (
     update(ALERT)
     .where(
         ALERT.c.source == bindparam("b_source"),
@@ -328,7 +328,7 @@ class CoreWriter:
     def insert_new(self, rows: list[dict[str, Any]]) -> dict[Hashable, int]:
         # executemany: SQLAlchemy's "insertmanyvalues" sends one multi-row INSERT per batch
         # from a statement compiled once and cached, instead of compiling .values(rows).
-        stmt = _INSERT_NEW[self.conn.dialect.name]
+        stmt = INSERT_NEW[self.conn.dialect.name]
         return {(fp, starts): alert_id for alert_id, fp, starts in self.conn.execute(stmt, rows)}
 
     def active_silences(self, now: datetime) -> ActiveMatchers:
@@ -344,11 +344,11 @@ class CoreWriter:
             {**_identity_params(row), "b_value": row["value"], "b_suppressed_by": reason}
             for row, reason in refreshed
         ]
-        self.conn.execute(_REFRESH, params)
+        self.conn.execute(REFRESH_ALERT, params)
 
     def close(self, row: dict[str, Any]) -> int | None:
         params = {**_identity_params(row), "b_closed_at": row["resolved_at"]}
-        alert_id: int | None = self.conn.execute(_CLOSE, params).scalar_one_or_none()
+        alert_id: int | None = self.conn.execute(CLOSE_ALERT, params).scalar_one_or_none()
         return alert_id
 
     def event(
@@ -367,7 +367,7 @@ class CoreWriter:
         }
 
     def insert_events(self, events: list[dict[str, Any]]) -> None:
-        self.conn.execute(_INSERT_EVENTS, events)
+        self.conn.execute(INSERT_EVENTS, events)
 
 
 def _identity_params(row: dict[str, Any]) -> dict[str, Any]:

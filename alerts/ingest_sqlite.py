@@ -25,12 +25,12 @@ from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.exc import DBAPIError
 
 from alerts.ingest import (
-    _CLOSE,
-    _INSERT_EVENTS,
-    _INSERT_NEW,
-    _REFRESH,
     ACTIVE_SILENCES_QUERY,
     ALERT,
+    CLOSE_ALERT,
+    INSERT_EVENTS,
+    INSERT_NEW,
+    REFRESH_ALERT,
     Delivery,
     IngestResult,
     ingest_with,
@@ -114,7 +114,7 @@ class Statements:
     def __init__(self, dialect: Dialect) -> None:
         # alerts.ingest._row's columns as named parameters: their order is a bound row's.
         self.insert_one = render(
-            _INSERT_NEW["sqlite"].values({c: bindparam(c) for c in ROW_COLUMNS}), dialect
+            INSERT_NEW["sqlite"].values({c: bindparam(c) for c in ROW_COLUMNS}), dialect
         )
         self.at = {name: i for i, name in enumerate(self.insert_one.names)}
         head, values, tail = _split_values(self.insert_one.sql, len(self.insert_one.names))
@@ -126,10 +126,10 @@ class Statements:
             .values(suppressed_by=bindparam("b_reason")),
             dialect,
         )
-        self.refresh = render(_REFRESH, dialect)
-        self.close = render(_CLOSE, dialect)
+        self.refresh = render(REFRESH_ALERT, dialect)
+        self.close = render(CLOSE_ALERT, dialect)
         self.insert_event = render(
-            _INSERT_EVENTS.values(
+            INSERT_EVENTS.values(
                 {c: bindparam(c) for c in ("alert_id", "at", "from_state", "to_state", "note")}
             ),
             dialect,
